@@ -1,0 +1,179 @@
+"""Images in and out: files <-> float32 arrays of shape (1, H, W, 3) with values in [0, 1].
+
+Everything Pillow can read is accepted: grayscale, alpha (composited on white), palette, CMYK,
+16-bit, EXIF-rotated photos (returned upright), any extension or none. Anything that is not a
+usable image raises :class:`ImageError` (a ``ValueError``) naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Images with more pixels than this are refused before decoding (a "decompression bomb").
+MAX_PIXELS = 200_000_000
+
+PathLike = str | os.PathLike[str]
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as an image. The message names the file and the reason."""
+
+    def __init__(self, path: PathLike, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"cannot use {str(path)!r} as an image: {reason}")
+
+
+def _to_float_rgb(img: Image.Image) -> np.ndarray:
+    """Any Pillow mode -> float32 (H, W, 3) in [0, 1]."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        return np.repeat((np.clip(arr, 0, top) / top)[..., None], 3, axis=2).astype(np.float32)
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        top = 1.0 if arr.max() <= 1.0 else 255.0
+        return np.repeat(np.clip(arr / top, 0, 1)[..., None], 3, axis=2).astype(np.float32)
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        img.mode == "P" and "transparency" in img.info
+    )
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    rgb = img.convert("RGB")
+    return np.asarray(rgb, dtype=np.float32) / 255.0
+
+
+def load_image(path: PathLike, max_dim: int | None = None) -> np.ndarray:
+    """Read an image file as a float32 array of shape (1, H, W, 3) in [0, 1].
+
+    Args:
+        path: any file Pillow can read (the extension does not matter).
+        max_dim: if given, resize so that the longer side is ``max_dim`` px, keeping the aspect
+            ratio (up or down). Large JPEGs are decoded at reduced scale first, so a 50-megapixel
+            photo loads quickly and in little memory when ``max_dim`` is small.
+
+    Raises:
+        ImageError: missing file, directory, empty, not an image, truncated, or absurd dimensions.
+    """
+    p = Path(path)
+    if max_dim is not None and (not isinstance(max_dim, (int, np.integer)) or max_dim < 1):
+        raise ValueError(f"max_dim={max_dim!r}: use a positive number of pixels, e.g. 256, or None")
+    if not p.exists():
+        raise ImageError(p, "no such file")
+    if p.is_dir():
+        raise ImageError(p, "it is a directory; give the path of an image file inside it")
+    if p.stat().st_size == 0:
+        raise ImageError(p, "the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                w, h = img.size
+                if w < 1 or h < 1 or w * h > MAX_PIXELS:
+                    raise ImageError(p, f"it declares {w}x{h} pixels (at most {MAX_PIXELS:,} accepted)")
+                if max_dim is not None and max(w, h) > 2 * max_dim:
+                    img.draft("RGB", (max(1, w * max_dim // max(w, h)), max(1, h * max_dim // max(w, h))))
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                if max_dim is not None:
+                    w, h = img.size
+                    scale = max_dim / max(w, h)
+                    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+                    if img.mode not in ("RGB", "RGBA", "L", "LA", "I;16", "I", "F"):
+                        img = img.convert("RGBA" if "A" in img.getbands() or img.mode == "P" else "RGB")
+                    img = img.resize(size, Image.Resampling.LANCZOS)
+                arr = _to_float_rgb(img)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(p, "not an image format Pillow can read (try PNG or JPEG)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(p, f"absurd dimensions ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(p, f"the file is damaged or truncated ({exc})") from None
+    return arr[None, ...]
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """(1, H, W, 3) or (H, W, 3) floats in [0, 1] -> (H, W, 3) uint8 (clipped, rounded)."""
+    arr = np.asarray(image, dtype=np.float32)
+    if arr.ndim == 4:
+        if arr.shape[0] != 1:
+            raise ValueError(f"expected one image, got a batch of shape {arr.shape}")
+        arr = arr[0]
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ValueError(f"expected an image of shape (1, H, W, 3) or (H, W, 3), got {arr.shape}")
+    return np.round(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def save_image(image: np.ndarray, path: PathLike, *, overwrite: bool = False) -> Path:
+    """Write an image (values in [0, 1]) to ``path``; the format follows the extension (PNG if none).
+
+    Nothing is ever overwritten unless ``overwrite=True``: if ``path`` exists, the image goes to the
+    first free ``name-1.png``, ``name-2.png``, ... instead. Parent folders are created.
+
+    Returns:
+        The path actually written.
+    """
+    p = Path(path)
+    if p.suffix == "":
+        p = p.with_suffix(".png")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if not overwrite:
+        n, candidate = 0, p
+        while candidate.exists():
+            n += 1
+            candidate = p.with_name(f"{p.stem}-{n}{p.suffix}")
+        p = candidate
+    Image.fromarray(to_uint8(image)).save(p)
+    return p
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize (1, H, W, 3) to (1, size[0], size[1], 3) = (n_H, n_W) with Lanczos (Pillow)."""
+    img = Image.fromarray(to_uint8(image)).resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return (np.asarray(img, dtype=np.float32) / 255.0)[None]
+
+
+def show_images(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int | None = None,
+    size: float = 3.5,
+    suptitle: str | None = None,
+):
+    """Show images side by side (rows of ``ncols``) with titles; returns the matplotlib Figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    ncols = ncols or n
+    nrows = -(-n // ncols)
+    first = to_uint8(images[0])
+    aspect = first.shape[0] / first.shape[1]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * aspect * nrows + 0.4 * nrows),
+                             squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(to_uint8(images[k]))
+            if titles is not None:
+                ax.set_title(titles[k], fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+from nst_utils.samples import load_sample, sample_path  # noqa: E402  (re-exported here)
+
+__all__ = ["ImageError", "load_image", "save_image", "resize_image", "show_images", "to_uint8",
+           "load_sample", "sample_path"]

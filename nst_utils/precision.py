@@ -1,0 +1,59 @@
+"""Which floating-point precision the network computes in.
+
+Mixed precision runs the convolutions in a 16-bit type and keeps the weights in float32; the
+features are cast back to float32 before Gram matrices and costs (:mod:`nst_utils.features`), so the
+sums that make ``J`` do not lose digits.
+
+* ``"mixed_bfloat16"``: on CPUs with bfloat16 instructions (AVX512-BF16 or AMX).
+* ``"mixed_float16"``: on NVIDIA GPUs (tensor cores).
+* ``"float32"``: everywhere else, and whenever exact numbers matter (lesson 02's reconstructions).
+
+``resolve_precision("auto")`` picks the fastest the machine supports; the environment variable
+``NST_PRECISION`` overrides the automatic choice (e.g. ``NST_PRECISION=float32``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+@functools.cache
+def cpu_has_bfloat16() -> bool:
+    """True on x86 CPUs that advertise AVX512-BF16 or AMX-BF16 (Linux ``/proc/cpuinfo``)."""
+    if platform.system() != "Linux":
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return False
+    return " avx512_bf16" in text or " amx_bf16" in text
+
+
+@functools.cache
+def has_gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def auto_precision() -> str:
+    """The fastest precision this machine supports (see module docstring)."""
+    if has_gpu():
+        return "mixed_float16"
+    if cpu_has_bfloat16():
+        return "mixed_bfloat16"
+    return "float32"
+
+
+def resolve_precision(precision: str | None = None) -> str:
+    """``None``/``"auto"`` -> ``$NST_PRECISION`` or :func:`auto_precision`; a name is checked and returned."""
+    if precision in (None, "auto"):
+        precision = os.environ.get("NST_PRECISION") or auto_precision()
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r}: use one of {PRECISIONS} or 'auto'")
+    return precision
