@@ -4,6 +4,7 @@
     python3 course.py lab        # create .venv on first use, then start JupyterLab on the series
     python3 course.py test       # create .venv on first use, then pytest + nbval (quick mode)
     python3 course.py execute notebooks/02_*.ipynb [--quick]   # re-run notebooks in place (nbclient)
+    python3 course.py bench      # performance benchmark, JSON into benchmarks/results/
     python3 course.py setup      # only create/update .venv
 
 On Windows use ``py course.py ...``. Only the standard library is used here: the command works on a
@@ -92,7 +93,13 @@ def execute(extra: list[str]) -> int:
     return _run([str(PY), "-c", code, *paths], env=env)
 
 
-COMMANDS = {"lab": lab, "test": test, "execute": execute}
+def bench(extra: list[str]) -> int:
+    """The performance benchmark (benchmarks/bench.py): JSON into benchmarks/results/."""
+    setup()
+    return _run([str(PY), "benchmarks/bench.py", *extra])
+
+
+COMMANDS = {"lab": lab, "test": test, "execute": execute, "bench": bench}
 
 
 def main(argv: list[str]) -> int:
