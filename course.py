@@ -60,7 +60,8 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> int:
 def lab(extra: list[str]) -> int:
     setup()
     _say("starting JupyterLab; open notebooks/00_images_and_vgg_input.ipynb first (Ctrl-C stops)")
-    return _run([str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}",
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers
+    return _run([str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}", *as_root,
                  "notebooks/00_images_and_vgg_input.ipynb", *extra])
 
 
