@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import tensorflow as tf
+from nst_utils._tf import tf
 
 Tensor = tf.Tensor
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from nst_utils._tf import tf  # noqa: F401  (first: imports TensorFlow quietly)
+
 import keras
 import numpy as np
-import tensorflow as tf
 
 from nst_utils.models import keras_name, layer_names, min_input_size, short_name
 

@@ -6,7 +6,7 @@ Images are (1, H, W, 3) float arrays in [0, 1].
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+from nst_utils._tf import tf
 
 
 def psnr(x: np.ndarray, y: np.ndarray) -> float:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from nst_utils._tf import tf  # noqa: F401  (first: imports TensorFlow quietly)
+
 import keras
 
 from nst_utils.precision import resolve_precision

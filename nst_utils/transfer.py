@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import tensorflow as tf
+from nst_utils._tf import tf
 
 from nst_utils import costs
 from nst_utils.features import FeatureExtractor, feature_extractor
