@@ -4,6 +4,7 @@
     python3 course.py lab        # create .venv on first use, then start JupyterLab on the series
     python3 course.py test       # create .venv on first use, then pytest + nbval (quick mode)
     python3 course.py execute notebooks/02_*.ipynb [--quick]   # re-run notebooks in place (nbclient)
+    python3 course.py studio     # the style-transfer studio (lesson 07) as a web page, with voila
     python3 course.py bench      # performance benchmark, JSON into benchmarks/results/
     python3 course.py setup      # only create/update .venv
 
@@ -100,7 +101,14 @@ def bench(extra: list[str]) -> int:
     return _run([str(PY), "benchmarks/bench.py", *extra])
 
 
-COMMANDS = {"lab": lab, "test": test, "execute": execute, "bench": bench}
+def studio(extra: list[str]) -> int:
+    """Serve lesson 07's studio on its own as a web page (voila), like seed 001's Streamlit app."""
+    setup()
+    _say("serving the studio with voila at http://localhost:8866 (Ctrl-C stops)")
+    return _run([str(BIN / "voila"), "notebooks/07_studio.ipynb", *extra])
+
+
+COMMANDS = {"lab": lab, "test": test, "execute": execute, "bench": bench, "studio": studio}
 
 
 def main(argv: list[str]) -> int:
