@@ -4,6 +4,8 @@
     python3 course.py lab        # create .venv on first use, then start JupyterLab on the series
     python3 course.py test       # create .venv on first use, then pytest + nbval (quick mode)
     python3 course.py execute notebooks/02_*.ipynb [--quick]   # re-run notebooks in place (nbclient)
+    python3 course.py student    # instructors: build the student version into student/
+    python3 course.py grade FILE # instructors: grade a submission, reports into grading-reports/
     python3 course.py studio     # the style-transfer studio (lesson 07) as a web page, with voila
     python3 course.py bench      # performance benchmark, JSON into benchmarks/results/
     python3 course.py setup      # only create/update .venv
@@ -108,7 +110,20 @@ def studio(extra: list[str]) -> int:
     return _run([str(BIN / "voila"), "notebooks/07_studio.ipynb", *extra])
 
 
-COMMANDS = {"lab": lab, "test": test, "execute": execute, "bench": bench, "studio": studio}
+def student(extra: list[str]) -> int:
+    """Build the student version of the graded notebooks into student/ (see docs/instructors.md)."""
+    setup()
+    return _run([str(PY), "-m", "nst_utils.grading", "student", *extra])
+
+
+def grade(extra: list[str]) -> int:
+    """Grade student notebooks: JSON and Markdown reports into grading-reports/."""
+    setup()
+    return _run([str(PY), "-m", "nst_utils.grading", "grade", *extra])
+
+
+COMMANDS = {"lab": lab, "test": test, "execute": execute, "bench": bench, "studio": studio,
+            "student": student, "grade": grade}
 
 
 def main(argv: list[str]) -> int:
