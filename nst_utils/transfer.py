@@ -42,8 +42,9 @@ class TransferResult:
 
     Attributes:
         image: (1, H, W, 3) float32 in [0, 1]: the generated image after the last completed step.
-        history: per step, ``"J"``, ``"J_content"``, ``"J_style"``, ``"J_tv"`` (floats, before the
-            step's update) and ``"seconds"`` (wall time since the start).
+        history: per step, ``"J"``, ``"J_content"``, ``"J_style"``, ``"J_tv"`` (floats) and
+            ``"seconds"`` (wall time since the start). Adam: the costs of the image each step starts
+            from (so ``J[0]`` is the start image's cost); L-BFGS: the costs after each iteration.
         steps: number of completed steps.
         seconds: wall time of the optimization (targets and tracing included).
         stopped: ``None`` if all steps ran, else why it stopped (``"callback"`` or ``"interrupted"``).
@@ -295,7 +296,8 @@ def _run_lbfgs(image, cost, steps, learning_rate, record, callback, callback_eve
         if steps > 0:
             minimize(fun, image.numpy().astype(np.float64).ravel(), jac=True, method="L-BFGS-B",
                      bounds=[(0.0, 1.0)] * int(np.prod(shape)), callback=on_iteration,
-                     options={"maxiter": steps, "maxfun": steps * 2})
+                     # no early stop on small gradients or cost changes: run the iterations asked for
+                     options={"maxiter": steps, "maxfun": steps * 3, "ftol": 0.0, "gtol": 0.0})
     except _Stop:
         pass
     except KeyboardInterrupt:
