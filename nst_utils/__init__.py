@@ -4,7 +4,8 @@ Modules, one concept each: :mod:`~nst_utils.images` (files <-> arrays), :mod:`~n
 (the sample catalog), :mod:`~nst_utils.weights` and :mod:`~nst_utils.models` (VGG19/VGG16 with real
 ImageNet weights), :mod:`~nst_utils.features` (preprocessing and the "mini model"),
 :mod:`~nst_utils.costs` (the formulas), :mod:`~nst_utils.transfer` (the optimization),
-:mod:`~nst_utils.metrics` (PSNR, SSIM, relative error), :mod:`~nst_utils.precision`,
+:mod:`~nst_utils.metrics` (PSNR, SSIM, relative error), :mod:`~nst_utils.colour` (colour
+preservation), :mod:`~nst_utils.precision`,
 :mod:`~nst_utils.outputs` and :mod:`~nst_utils.quick` (``NST_QUICK=1``).
 
 The names below are imported lazily, so ``import nst_utils.images`` does not start TensorFlow.
