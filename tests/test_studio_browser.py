@@ -173,7 +173,11 @@ def test_studio_in_voila_generates_in_the_browser(voila_url, tmp_path):
             href = link.get_attribute("href")
             page.locator(".nst-studio").screenshot(path=str(shot))
 
-            # Stop: the kernel must handle the click while the optimization thread runs
+            # Stop: the kernel must handle the click while the optimization thread runs. Another style,
+            # so the stopped image cannot equal the first run's (the runs are deterministic: stopping
+            # this one at step 5 with the same settings would reproduce the same picture exactly)
+            page.locator(".widget-dropdown", has_text="Style S").locator("select").select_option(
+                label=sample_label("shipwreck"))
             _set_slider(page, "steps", 1000)
             generate.click()
             page.wait_for_function(
