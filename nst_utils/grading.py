@@ -249,15 +249,20 @@ def _sizes(n_H: int, n_W: int, n_C: int) -> dict:
     return {"n_H*n_W": n_H * n_W, "n_C": n_C, "n_H*n_W*n_C": n_H * n_W * n_C, "4": 4}
 
 
-def _content_cases(rng) -> list[Case]:
+def _activation_pair_cases(rng, first: str) -> list[Case]:
+    """Four cases of two activations (``first``, a_G) of one random shape; every other one ReLU-like."""
     cases = []
     for k in range(4):
         n_H, n_W, n_C = _dims(rng)
         relu = k % 2 == 1
-        cases.append(Case(f"a_C, a_G of shape (1, {n_H}, {n_W}, {n_C})",
+        cases.append(Case(f"{first}, a_G of shape (1, {n_H}, {n_W}, {n_C})",
                           (_act(rng, n_H, n_W, n_C, relu), _act(rng, n_H, n_W, n_C, relu)), {},
                           _sizes(n_H, n_W, n_C)))
     return cases
+
+
+def _content_cases(rng) -> list[Case]:
+    return _activation_pair_cases(rng, "a_C")
 
 
 def _gram_cases(rng) -> list[Case]:
@@ -273,14 +278,7 @@ def _gram_cases(rng) -> list[Case]:
 
 
 def _layer_style_cases(rng) -> list[Case]:
-    cases = []
-    for k in range(4):
-        n_H, n_W, n_C = _dims(rng)
-        relu = k % 2 == 1
-        cases.append(Case(f"a_S, a_G of shape (1, {n_H}, {n_W}, {n_C})",
-                          (_act(rng, n_H, n_W, n_C, relu), _act(rng, n_H, n_W, n_C, relu)), {},
-                          _sizes(n_H, n_W, n_C)))
-    return cases
+    return _activation_pair_cases(rng, "a_S")
 
 
 def _style_cases(rng) -> list[Case]:
