@@ -14,17 +14,17 @@ import os
 import sys
 from pathlib import Path
 
+from nst_utils.config import environment
+
 
 def cache_dir(*parts: str) -> Path:
     """Return (and create) ``<cache>/<parts...>``."""
-    env = os.environ.get("NST_CACHE_DIR")
-    if env:
-        root = Path(env).expanduser()
-    elif sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        root = Path(os.environ["LOCALAPPDATA"]) / "nst_utils"
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        root = Path(base) / "nst_utils"
+    root = environment().cache_dir
+    if root is None:
+        if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+            root = Path(os.environ["LOCALAPPDATA"]) / "nst_utils"
+        else:
+            root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nst_utils"
     path = root.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -1,7 +1,8 @@
-r"""The cost functions of neural style transfer (Gatys et al. 2015, with seed 001's normalisations).
+r"""The cost functions of neural style transfer: the formulas the graded exercises of lesson 05 check.
 
+Gatys et al. (2015), with the normalisations of deeplearning.ai's style-transfer assignment.
 Notation shared with the lessons: an activation ``a`` has shape (1, n_H, n_W, n_C); ``a_C``,
-``a_S`` and ``a_G`` belong to the content, style and generated images.
+``a_S`` and ``a_G`` belong to the content image C, the style image S and the generated image x.
 
 * unrolled activation: ``A = unroll(a)``, shape (n_C, n_H*n_W): one row per channel
 * Gram matrix: :math:`G = A A^T`, shape (n_C, n_C)
@@ -9,9 +10,10 @@ Notation shared with the lessons: an activation ``a`` has shape (1, n_H, n_W, n_
 * layer style cost: :math:`J^{[l]}_{style} = \frac{1}{4 n_C^2 (n_H n_W)^2} \sum_{ij} (G^{(S)}_{ij} - G^{(G)}_{ij})^2`
 * style cost: :math:`J_{style} = \sum_l \lambda_l J^{[l]}_{style}`
 * total cost: :math:`J = \alpha J_{content} + \beta J_{style}`
-* total variation: :math:`J_{TV} = \frac{1}{n_H n_W} \sum_{i,j,c} (x_{i+1,j,c} - x_{i,j,c})^2 + (x_{i,j+1,c} - x_{i,j,c})^2`
+* total variation (the squared, L2 form): :math:`J_{TV} = \frac{1}{n_H n_W} \sum_{i,j,c} \big[(x_{i+1,j,c} - x_{i,j,c})^2 + (x_{i,j+1,c} - x_{i,j,c})^2\big]`
 
 All functions take numpy arrays or tensors and return float32 tensors (scalars or matrices).
+:mod:`nst_utils.loss` builds the loss of a transfer from them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from nst_utils._tf import tf
+from nst_utils.settings import DEFAULTS
 
 Tensor = tf.Tensor
 
@@ -106,14 +109,22 @@ def style_cost(a_S: Mapping[str, Tensor], a_G: Mapping[str, Tensor],
     return tf.add_n([float(w) * layer_style_cost(a_S[n], a_G[n]) for n, w in weights.items()])
 
 
-def total_cost(J_content, J_style, alpha: float = 10.0, beta: float = 40.0) -> Tensor:
-    """J = alpha * J_content + beta * J_style."""
+def total_cost(J_content, J_style, alpha: float = DEFAULTS.alpha, beta: float = DEFAULTS.beta) -> Tensor:
+    """J = alpha * J_content + beta * J_style (default weights: the library's, :data:`~nst_utils.settings.DEFAULTS`).
+
+    The defaults fit the balanced weighting of :mod:`nst_utils.loss`; for the raw costs of this
+    module, choose alpha and beta yourself (lesson 06 measures them).
+    """
     return alpha * tf.convert_to_tensor(J_content, tf.float32) + beta * tf.convert_to_tensor(J_style, tf.float32)
 
 
 def total_variation_cost(image) -> Tensor:
     """J_TV = (1/(n_H n_W)) sum over pixels and channels of squared differences to the right and
-    below neighbours. (1, n_H, n_W, 3) -> scalar; zero for a flat image."""
+    below neighbours. (1, n_H, n_W, 3) -> scalar; zero for a flat image.
+
+    This is the squared (L2) form; ``tf.image.total_variation`` sums absolute differences (L1) and
+    does not divide by n_H n_W.
+    """
     x = _activation(image, "image")
     dh = x[:, 1:, :, :] - x[:, :-1, :, :]
     dw = x[:, :, 1:, :] - x[:, :, :-1, :]

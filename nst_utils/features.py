@@ -1,4 +1,4 @@
-"""From an image in [0, 1] to VGG activations at chosen layers (seed 000's "mini model").
+"""From an image in [0, 1] to VGG activations at chosen layers (the "mini model").
 
 VGG was trained on Caffe-style input: channels in BGR order, values 0-255, ImageNet mean subtracted.
 :func:`vgg_preprocess` does that and :func:`vgg_deprocess` undoes it; a :class:`FeatureExtractor`
@@ -14,7 +14,8 @@ from nst_utils._tf import tf  # noqa: F401  (first: imports TensorFlow quietly)
 import keras
 import numpy as np
 
-from nst_utils.models import keras_name, layer_names, min_input_size, short_name
+from nst_utils.layers import keras_name, min_input_size, short_name
+from nst_utils.models import layer_names
 
 #: ImageNet mean in BGR order, in 0-255 units (the values Keras and Caffe use).
 VGG_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)

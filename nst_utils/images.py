@@ -54,6 +54,28 @@ def _to_float_rgb(img: Image.Image, scale: float | None) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
+def _pil_to_array(img: Image.Image, max_dim: int | None) -> np.ndarray:
+    """A decoded Pillow image (any mode) -> float32 (H, W, 3) in [0, 1], resized to ``max_dim``."""
+    scale = _integer_scale(img)
+    if scale is not None:
+        img = img.convert("F")  # 16/32-bit values kept exactly, and resizable
+    if max_dim is not None:
+        w, h = img.size
+        factor = max_dim / max(w, h)
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        if img.mode not in ("RGB", "RGBA", "L", "LA", "F"):
+            has_alpha = "A" in img.getbands() or "transparency" in img.info
+            img = img.convert("RGBA" if has_alpha else "RGB")
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    return _to_float_rgb(img, scale)
+
+
+def _check_max_dim(max_dim: int | None) -> None:
+    if max_dim is not None and (not isinstance(max_dim, (int, np.integer)) or isinstance(max_dim, bool)
+                                or max_dim < 1):
+        raise ValueError(f"max_dim={max_dim!r}: use a positive number of pixels, e.g. 256, or None")
+
+
 def load_image(path: PathLike, max_dim: int | None = None) -> np.ndarray:
     """Read an image file as a float32 array of shape (1, H, W, 3) in [0, 1].
 
@@ -67,8 +89,7 @@ def load_image(path: PathLike, max_dim: int | None = None) -> np.ndarray:
         ImageError: missing file, directory, empty, not an image, truncated, or absurd dimensions.
     """
     p = Path(path)
-    if max_dim is not None and (not isinstance(max_dim, (int, np.integer)) or max_dim < 1):
-        raise ValueError(f"max_dim={max_dim!r}: use a positive number of pixels, e.g. 256, or None")
+    _check_max_dim(max_dim)
     if not p.exists():
         raise ImageError(p, "no such file")
     if p.is_dir():
@@ -85,19 +106,7 @@ def load_image(path: PathLike, max_dim: int | None = None) -> np.ndarray:
                 if max_dim is not None and max(w, h) > 2 * max_dim:
                     img.draft("RGB", (max(1, w * max_dim // max(w, h)), max(1, h * max_dim // max(w, h))))
                 img.load()
-                img = ImageOps.exif_transpose(img)
-                scale = _integer_scale(img)
-                if scale is not None:
-                    img = img.convert("F")  # 16/32-bit values kept exactly, and resizable
-                if max_dim is not None:
-                    w, h = img.size
-                    factor = max_dim / max(w, h)
-                    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-                    if img.mode not in ("RGB", "RGBA", "L", "LA", "F"):
-                        has_alpha = "A" in img.getbands() or "transparency" in img.info
-                        img = img.convert("RGBA" if has_alpha else "RGB")
-                    img = img.resize(size, Image.Resampling.LANCZOS)
-                arr = _to_float_rgb(img, scale)
+                arr = _pil_to_array(ImageOps.exif_transpose(img), max_dim)
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -107,6 +116,58 @@ def load_image(path: PathLike, max_dim: int | None = None) -> np.ndarray:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(p, f"the file is damaged or truncated ({exc})") from None
     return arr[None, ...]
+
+
+def as_image(image: PathLike | Image.Image | np.ndarray, max_dim: int | None = None, *,
+             name: str = "image") -> np.ndarray:
+    """Whatever a user passes as an image -> float32 (1, H, W, 3) with values in [0, 1].
+
+    Accepted: a file path (``str`` or ``Path``, read by :func:`load_image`), a Pillow image, or an
+    array (numpy or tensor) of shape (H, W, 3), (1, H, W, 3) or (H, W) (grey), either uint8 (0-255)
+    or float with values in [0, 1]. Files and Pillow images are resized so that their longer side
+    is ``max_dim`` px (if given); arrays too, if ``max_dim`` is given.
+
+    Raises:
+        ImageError: a file that cannot be read. ValueError: an array of another shape or range
+        (the message names ``name``, e.g. ``"content"``, and says what would work).
+    """
+    _check_max_dim(max_dim)
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image, max_dim)
+    if isinstance(image, Image.Image):
+        return _pil_to_array(ImageOps.exif_transpose(image), max_dim)[None]
+    if image is None:
+        raise ValueError(f"{name} is None: give a file path, a Pillow image or an array")
+    try:
+        arr = np.asarray(image)
+    except Exception:  # noqa: BLE001 -- anything a user passes
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "uif":
+        raise ValueError(f"{name}: a {type(image).__name__} is not an image; give a file path, a Pillow "
+                         "image or an (H, W, 3) array of uint8 (0-255) or floats in [0, 1]")
+    what = f"{name} (an array of shape {arr.shape}, dtype {arr.dtype})"
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    if arr.ndim == 4 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 3 or arr.shape[-1] != 3 or min(arr.shape[:2]) < 1:
+        raise ValueError(f"{what}: use shape (H, W, 3) or (1, H, W, 3) with RGB values")
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    elif np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.float32)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{what} contains NaN or infinite values")
+        if arr.min() < 0.0 or arr.max() > 1.0:
+            raise ValueError(f"{what} has values in [{arr.min():.3g}, {arr.max():.3g}]: use floats in "
+                             "[0, 1], or uint8 values 0-255")
+    else:
+        raise ValueError(f"{what}: use uint8 (0-255) or floats in [0, 1]")
+    if max_dim is not None:
+        h, w = arr.shape[:2]
+        factor = max_dim / max(h, w)
+        arr = resize_image(arr[None], (max(1, round(h * factor)), max(1, round(w * factor))))[0]
+    return np.ascontiguousarray(arr, dtype=np.float32)[None]
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -179,8 +240,3 @@ def show_images(
     fig.tight_layout()
     return fig
 
-
-from nst_utils.samples import load_sample, sample_path  # noqa: E402  (re-exported here)
-
-__all__ = ["ImageError", "load_image", "save_image", "resize_image", "show_images", "to_uint8",
-           "load_sample", "sample_path"]

@@ -1,14 +1,15 @@
-"""Where lessons write their results: ``<repo>/outputs/<lesson>/`` (git-ignored).
+"""Where lessons write their results: ``<project>/outputs/<lesson>/`` (git-ignored).
 
-The repository root is found by walking up from the working directory to ``pyproject.toml``; set
-``NST_OUTPUT_DIR`` to write elsewhere. Inputs are never written to: see
-:func:`nst_utils.images.save_image`.
+The project folder is found by walking up from the working directory to ``pyproject.toml``; set
+``NST_OUTPUT_DIR`` to write elsewhere. Inputs are never written to, and nothing is overwritten
+unless asked (see :func:`nst_utils.images.save_image`).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from nst_utils.config import environment
 
 
 def project_root(start: Path | None = None) -> Path | None:
@@ -21,11 +22,9 @@ def project_root(start: Path | None = None) -> Path | None:
 
 
 def output_dir(lesson: str = "") -> Path:
-    """Return (and create) the folder for a lesson's results, e.g. ``output_dir("05_style_transfer")``."""
-    env = os.environ.get("NST_OUTPUT_DIR")
-    if env:
-        base = Path(env).expanduser()
-    else:
+    """Return (and create) the folder for a lesson's results, e.g. ``output_dir("06_style_transfer")``."""
+    base = environment().output_dir
+    if base is None:
         root = project_root()
         base = (root if root is not None else Path.cwd()) / "outputs"
     path = base / lesson if lesson else base

@@ -15,8 +15,9 @@ sums that make ``J`` do not lose digits.
 from __future__ import annotations
 
 import functools
-import os
 import platform
+
+from nst_utils.config import environment
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
@@ -36,7 +37,7 @@ def cpu_has_bfloat16() -> bool:
 
 @functools.cache
 def has_gpu() -> bool:
-    import tensorflow as tf
+    from nst_utils._tf import tf
 
     return bool(tf.config.list_physical_devices("GPU"))
 
@@ -53,7 +54,7 @@ def auto_precision() -> str:
 def resolve_precision(precision: str | None = None) -> str:
     """``None``/``"auto"`` -> ``$NST_PRECISION`` or :func:`auto_precision`; a name is checked and returned."""
     if precision in (None, "auto"):
-        precision = os.environ.get("NST_PRECISION") or auto_precision()
+        precision = environment().precision or auto_precision()
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r}: use one of {PRECISIONS} or 'auto'")
     return precision

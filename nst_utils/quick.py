@@ -1,20 +1,21 @@
-"""Quick mode: ``NST_QUICK=1`` shrinks image sizes and step counts so the series runs fast in CI.
+"""Quick mode: ``NST_QUICK=1`` shrinks image sizes and step counts so the series runs fast in tests.
 
-Notebooks write ``SIZE = pick(full=384, quick=64)``: the same code runs in both modes, only the
+Notebooks write ``SIZE = nu.pick(full=256, quick=64)``: the same code runs in both modes, only the
 numbers change.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TypeVar
+
+from nst_utils.config import environment
 
 T = TypeVar("T")
 
 
 def is_quick() -> bool:
-    """True when the environment variable ``NST_QUICK`` is ``1`` (or ``true``/``yes``)."""
-    return os.environ.get("NST_QUICK", "").strip().lower() in ("1", "true", "yes")
+    """True when the environment variable ``NST_QUICK`` is ``1`` (or ``true``/``yes``/``on``)."""
+    return environment().quick
 
 
 def pick(full: T, quick: T) -> T:

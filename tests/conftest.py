@@ -1,20 +1,18 @@
-"""Shared fixtures. The real VGG19 is built once per test session (it takes a few seconds)."""
+"""Shared fixtures. The real VGG19 is built once per test session (it takes a few seconds).
+
+The environment (quick mode, the Agg backend) is set by the project's conftest.py, one folder up.
+"""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture(scope="session")
 def vgg19():
-    from nst_utils.models import cached_vgg19
+    import nst_utils as nu
 
-    return cached_vgg19(precision="float32")
+    return nu.cached_vgg19(precision="float32")
 
 
 @pytest.fixture(scope="session")

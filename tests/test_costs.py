@@ -79,8 +79,10 @@ def test_style_cost_weights_layers():
         costs.style_cost(a_S, a_G, {"l3": 1.0})
 
 
-def test_total_cost_defaults():
-    assert float(costs.total_cost(2.0, 3.0)) == pytest.approx(10 * 2.0 + 40 * 3.0)
+def test_total_cost_uses_the_library_defaults():
+    from nst_utils.settings import DEFAULTS
+
+    assert float(costs.total_cost(2.0, 3.0)) == pytest.approx(DEFAULTS.alpha * 2.0 + DEFAULTS.beta * 3.0)
     assert float(costs.total_cost(2.0, 3.0, alpha=1, beta=2)) == pytest.approx(8.0)
 
 

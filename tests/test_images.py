@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import nst_utils as nu
 from nst_utils.images import ImageError, load_image, resize_image, save_image, to_uint8
 
 
@@ -193,3 +194,36 @@ def test_to_uint8_and_resize():
     assert resize_image(img, (4, 6)).shape == (1, 4, 6, 3)
     with pytest.raises(ValueError):
         to_uint8(np.zeros((2, 4, 4, 3)))
+
+
+# --------------------------------------------------------------------------- as_image: what users pass
+
+
+def test_as_image_accepts_paths_pil_and_arrays(tmp_path):
+    rgb = np.random.default_rng(0).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    path = tmp_path / "x.png"
+    Image.fromarray(rgb).save(path)
+    expected = rgb.astype(np.float32)[None] / 255.0
+    for value in (str(path), path, Image.open(path), rgb, rgb[None], rgb / 255.0, (rgb / 255.0).astype(np.float32)):
+        got = nu.as_image(value)
+        assert got.shape == (1, 12, 16, 3) and got.dtype == np.float32
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    grey = nu.as_image(rgb[..., 0])
+    assert grey.shape == (1, 12, 16, 3) and np.all(grey[..., 0] == grey[..., 2])
+    assert nu.as_image(rgb, max_dim=8).shape == (1, 6, 8, 3)
+    assert nu.as_image(path, max_dim=8).shape == (1, 6, 8, 3)
+
+
+@pytest.mark.parametrize("value,match", [
+    (np.zeros((5, 5, 4)), r"shape \(H, W, 3\)"),
+    (np.zeros((2, 5, 5, 3)), r"shape \(H, W, 3\)"),
+    (np.full((5, 5, 3), 255.0), r"values in \[255, 255\]: use floats in \[0, 1\], or uint8"),
+    (np.full((5, 5, 3), np.inf), "NaN or infinite"),
+    (np.array(["a", "b"]), "is not an image"),
+    ("no/such/file.jpg", "no such file"),
+    (None, "None"),
+])
+def test_as_image_names_what_is_wrong(value, match):
+    with pytest.raises(ValueError, match=match) as err:
+        nu.as_image(value, name="content")
+    assert "content" in str(err.value) or "file" in str(err.value)

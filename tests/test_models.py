@@ -54,9 +54,29 @@ def test_vgg16_structure_and_offline_error(monkeypatch):
 def test_layer_name_spellings():
     assert nu.keras_name("conv4_2") == "block4_conv2" and nu.short_name("block4_conv2") == "conv4_2"
     assert nu.keras_name("pool3") == "block3_pool" and nu.short_name("block3_pool") == "pool3"
-    assert models.min_input_size(["conv1_1"]) == 1
-    assert models.min_input_size(["conv5_1", "conv2_1"]) == 16
-    assert models.min_input_size(["block5_pool"]) == 32
+    assert nu.min_input_size(["conv1_1"]) == 1
+    assert nu.min_input_size(["conv5_1", "conv2_1"]) == 16
+    assert nu.min_input_size(["block5_pool"]) == 32
+
+
+def test_layer_structure_is_written_once():
+    assert len(nu.conv_layers()) == 16 and len(nu.conv_layers(nu.VGG16_BLOCKS)) == 13
+    assert nu.conv_layers()[:3] == ["conv1_1", "conv1_2", "conv2_1"] and nu.conv_layers()[-1] == "conv5_4"
+    assert len(nu.keras_layers()) == 21 and nu.keras_layers()[2] == "block1_pool"
+    assert nu.GATYS_STYLE_LAYERS == ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+    assert nu.GATYS_CONTENT_LAYER == "conv4_2"
+    assert [nu.channels_of(n) for n in nu.GATYS_STYLE_LAYERS] == [64, 128, 256, 512, 512]
+    assert nu.block_of("block3_conv4") == 3
+    with pytest.raises(ValueError, match="not a VGG conv or pool layer"):
+        nu.block_of("relu1_1")
+
+
+def test_the_network_says_what_it_is(capsys):
+    nu.load_vgg19(weights=None, precision="float32")
+    line = capsys.readouterr().out.strip()
+    assert line == "VGG19: RANDOM weights (shape tests only); max pooling; computing in float32"
+    model = nu.load_vgg19(pooling="avg", precision="float32")
+    assert "quantised to 256 levels" in capsys.readouterr().out and nu.model_precision(model) == "float32"
 
 
 def test_feature_extractor_shapes_and_preprocessing(vgg19):

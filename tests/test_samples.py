@@ -6,6 +6,7 @@ import re
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import nst_utils as nu
@@ -82,3 +83,18 @@ def test_catalog_markdown_credits_every_sample():
     md = samples.catalog_markdown()
     for s in samples.SAMPLES.values():
         assert s.name in md and s.attribution in md
+
+
+def test_package_samples_need_no_download(monkeypatch):
+    monkeypatch.setenv("NST_IMAGE_DIR", "/nonexistent")  # and no network needed either
+    for name, sample in nu.SAMPLES.items():
+        if sample.source != "download":
+            x = nu.load_sample(name, 64)
+            assert x.shape[0] == 1 and max(x.shape[1:3]) == 64 and x.dtype == np.float32, name
+
+
+def test_the_sketch_is_a_grey_drawing():
+    sketch = nu.load_sample("sketch", 128)
+    assert np.allclose(sketch[..., 0], sketch[..., 1]) and np.allclose(sketch[..., 1], sketch[..., 2])
+    assert np.mean(sketch > 0.9) > 0.5           # mostly paper white
+    assert np.mean(sketch < 0.5) > 0.01           # with dark lines

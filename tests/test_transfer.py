@@ -1,9 +1,12 @@
-"""A short real transfer with the real VGG19, and every way the API refuses bad input."""
+"""Short real transfers with the real VGG19, what the API accepts, and every way it refuses bad input."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from PIL import Image
 
 import nst_utils as nu
 
@@ -16,6 +19,27 @@ def test_short_transfer_lowers_the_style_cost(small_pair, vgg19):
     assert r.steps == 15 and len(r.history["J"]) == 15 and r.stopped is None
     assert r.history["J_style"][-1] < 0.5 * r.history["J_style"][0]
     assert r.history["J"][-1] < r.history["J"][0]
+
+
+def test_the_result_says_how_it_was_made(small_pair, vgg19):
+    content, style = small_pair
+    r = nu.style_transfer(content, style, steps=2, model=vgg19, progress=False)
+    assert r.settings.weighting == "balanced" and r.settings.precision == "float32"
+    assert r.settings.alpha == nu.DEFAULTS.alpha and r.settings.beta == nu.DEFAULTS.beta
+    text = repr(r)
+    assert "2 adam steps" in text and "balanced weighting" in text and "float32" in text
+    raw = nu.style_transfer(content, style, steps=1, model=vgg19, progress=False, weighting="raw",
+                            alpha=10, beta=1e-3)
+    assert "raw weighting" in repr(raw)
+
+
+def test_history_adds_up_to_J(small_pair, vgg19):
+    content, style = small_pair
+    for weighting in ("balanced", "raw"):
+        r = nu.style_transfer(content, style, steps=3, model=vgg19, progress=False, weighting=weighting,
+                              alpha=2.0, beta=3.0, tv_weight=5.0)
+        h = {k: np.array(v) for k, v in r.history.items()}
+        np.testing.assert_allclose(h["J"], 2 * h["J_content"] + 3 * h["J_style"] + 5 * h["J_tv"], rtol=1e-5)
 
 
 def test_same_seed_same_result(small_pair, vgg19):
@@ -65,16 +89,50 @@ def test_content_only_reconstruction_from_noise(small_pair, vgg19):
 def test_texture_synthesis_needs_a_shape(small_pair, vgg19):
     _, style = small_pair
     with pytest.raises(ValueError, match="shape"):
-        nu.synthesize(style=style, model=vgg19)
+        nu.synthesize(style=style, model=vgg19, init="noise")
     r = nu.synthesize(style=style, shape=(32, 40), init="noise", beta=1.0, steps=3, model=vgg19,
                       progress=False)
     assert r.image.shape == (1, 32, 40, 3)
+
+
+def test_start_image_and_noise_ratio(small_pair, vgg19):
+    content, style = small_pair
+    grey = np.full(content.shape, 0.5, np.float32)
+    r = nu.style_transfer(content, style, steps=0, start=grey, model=vgg19, progress=False)
+    np.testing.assert_array_equal(r.image, grey)
+    assert r.settings.init == "image"
+    blend = nu.style_transfer(content, style, steps=0, noise_ratio=0.25, seed=3, model=vgg19, progress=False)
+    np.testing.assert_allclose(blend.image, 0.75 * content + 0.25 * nu.white_noise(content.shape, 3), atol=1e-6)
 
 
 def test_lbfgs_lowers_the_cost(small_pair, vgg19):
     content, style = small_pair
     r = nu.style_transfer(content, style, steps=5, optimizer="lbfgs", model=vgg19, progress=False)
     assert 1 <= r.steps <= 5 and r.history["J"][-1] < r.history["J"][0]
+
+
+def test_accepts_paths_pil_images_and_uint8_arrays(tmp_path, vgg19):
+    content_path = nu.sample_path("tubingen")
+    style_path = Path(tmp_path) / "style.png"
+    Image.fromarray(nu.to_uint8(nu.load_sample("starry_night", 80))).save(style_path)
+    from_paths = nu.style_transfer(str(content_path), style_path, size=48, steps=1, model=vgg19, progress=False)
+    assert from_paths.image.shape == (1, 36, 48, 3)
+    pil = Image.open(content_path)
+    uint8 = np.asarray(Image.open(style_path))  # (H, W, 3) uint8
+    mixed = nu.style_transfer(pil, uint8, size=48, steps=1, model=vgg19, progress=False)
+    # the same pictures (a JPEG file is decoded at reduced scale before resizing, a Pillow image is not)
+    assert mixed.image.shape == from_paths.image.shape
+    assert np.mean(np.abs(mixed.image - from_paths.image)) < 0.02
+    as_floats = nu.style_transfer(nu.load_sample("tubingen", 48)[0], uint8 / 255.0, steps=1, model=vgg19,
+                                  progress=False)
+    assert as_floats.image.shape == (1, 36, 48, 3)
+
+
+def test_style_layers_as_a_list_mean_equal_weights(small_pair, vgg19):
+    content, style = small_pair
+    r = nu.style_transfer(content, style, steps=1, model=vgg19, progress=False,
+                          style_layers=["conv1_1", "conv3_1"])
+    assert dict(r.settings.style_layers) == {"conv1_1": 0.5, "conv3_1": 0.5}
 
 
 def test_too_small_for_the_layers(vgg19):
@@ -85,39 +143,56 @@ def test_too_small_for_the_layers(vgg19):
 
 def test_unknown_layers_are_listed(small_pair, vgg19):
     content, style = small_pair
-    with pytest.raises(ValueError, match="valid names"):
+    with pytest.raises(ValueError, match="not a VGG layer name"):
         nu.style_transfer(content, style, model=vgg19, steps=1, content_layer="conv9_9")
-    with pytest.raises(ValueError, match="valid names"):
+    with pytest.raises(ValueError, match="not VGG layer names"):
         nu.style_transfer(content, style, model=vgg19, steps=1, style_layers={"relu1_1": 1.0})
+    with pytest.raises(ValueError, match="valid names"):  # a layer VGG16 does not have
+        nu.synthesize(content, model=nu.build_vgg(nu.VGG16_BLOCKS, name="vgg16"), content_layer="conv3_4",
+                      steps=1)
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,error,match",
     [
-        (dict(steps=-1), "steps"),
-        (dict(learning_rate=0), "learning_rate"),
-        (dict(init="zeros"), "init"),
-        (dict(optimizer="sgd"), "optimizer"),
-        (dict(init=np.zeros((1, 5, 5, 3), np.float32)), "init image"),
+        (dict(steps=-1), ValueError, "steps"),
+        (dict(steps=2.5), ValueError, "steps"),
+        (dict(learning_rate=0), ValueError, "learning_rate"),
+        (dict(beta=-1), ValueError, "beta"),
+        (dict(init="zeros"), ValueError, "init"),
+        (dict(optimizer="sgd"), ValueError, "optimizer"),
+        (dict(weighting="equal"), ValueError, "weighting"),
+        (dict(style_layers="conv1_1"), ValueError, "list of layer names"),
+        (dict(style_layers=[]), ValueError, "empty"),
+        (dict(start=np.zeros((1, 5, 5, 3), np.float32)), ValueError, "start image"),
+        (dict(init="image"), ValueError, "start image"),
+        (dict(stepz=3), TypeError, "unknown setting"),
+        (dict(callback_every=0), ValueError, "callback_every"),
     ],
 )
-def test_bad_arguments(small_pair, vgg19, kwargs, match):
+def test_bad_arguments(small_pair, vgg19, kwargs, error, match):
     content, style = small_pair
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         nu.style_transfer(content, style, model=vgg19, progress=False, **{"steps": 1, **kwargs})
 
 
-def test_bad_images(vgg19):
+def test_bad_images(vgg19, tmp_path):
     ok = np.full((1, 32, 32, 3), 0.5, np.float32)
-    with pytest.raises(ValueError, match="shape"):
-        nu.style_transfer(ok[0], ok, model=vgg19)
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+    with pytest.raises(ValueError, match=r"shape \(H, W, 3\)"):
+        nu.style_transfer(np.zeros((2, 32, 32, 3), np.float32), ok, model=vgg19)
+    with pytest.raises(ValueError, match=r"content .*\[0, 1\], or uint8"):
         nu.style_transfer(ok * 255, ok, model=vgg19)
+    with pytest.raises(ValueError, match="style .*NaN"):
+        nu.style_transfer(ok, ok * np.nan, model=vgg19)
     with pytest.raises(ValueError, match="both"):
         nu.style_transfer(ok, None, model=vgg19)
+    with pytest.raises(nu.ImageError, match="no such file"):
+        nu.style_transfer(tmp_path / "missing.jpg", ok, model=vgg19)
+    with pytest.raises(ValueError, match="not an image"):
+        nu.style_transfer(object(), ok, model=vgg19)
 
 
 def test_mixed_precision_features_are_float32():
-    model = nu.load_vgg19(precision="mixed_bfloat16")
+    model = nu.load_vgg19(precision="mixed_bfloat16", verbose=False)
     f = nu.feature_extractor(model, ["conv1_1"])(np.full((1, 16, 16, 3), 0.5, np.float32))
     assert f["conv1_1"].dtype == "float32"
