@@ -1,22 +1,28 @@
-"""Lesson 07's studio served as a web page by Voila and driven in a real browser (Chromium).
+"""The studio as its users meet it: ``python3 course.py studio`` (voila) driven in a real Chromium.
 
-The test starts ``voila notebooks/07_studio.ipynb`` on a free local port (quick mode, so the
-notebook's own demo run is tiny), opens it in Debian's Chromium through Playwright, sets a tiny
-setting with the widgets (64 px, 5 steps), uploads a text file (an error message must appear) and
-then a photo as the content image through the page's file chooser, clicks Generate and waits for the run to finish. It fails
-unless the preview image changed (a new ``src`` and the new size), then clicks Save and checks the
-download link, and takes a screenshot of the studio (``outputs/07_studio/browser_test.png``). Last, it
-starts a 1000-step run and clicks Stop after a few steps: the run must end early, image kept.
+Each test starts the server the way the README says (``course.py studio``, on a free local port, in
+quick mode, writing into a temporary folder) and drives Chromium through Playwright's sync API:
 
-Needs: ``pip install voila playwright`` and a Chromium (``apt-get install chromium``; another
-binary via ``NST_CHROMIUM``). No ``playwright install``: no browser is downloaded. If any of these is
-missing the test fails and says what to install.
+- the page is the app (title, a line of help, the controls, the result, the network line: weights,
+  quantisation, precision), not lesson 10's text; it appears within seconds (a pre-heated kernel);
+- uploads (a text file is refused with a message, a photo is used), Generate with settings typed into
+  the sliders, a preview that changes, **nothing written before Save**, Save (the file, where it went,
+  a download link), the Saved line cleared by the next Generate, and Stop during a long run;
+- every page load gets a kernel that goes away: at once when the visitor leaves the page (reload,
+  another address: the page's ``beforeunload`` asks voila to shut it down, which needs the cookie
+  ``nst_studio.serve`` sets), and through culling when the page vanishes without a word (a crashed tab;
+  here after seconds, not the server's 15 minutes), so two page loads leave at most one idle kernel
+  (the pre-heated one). (Headless Chromium drops the request when a tab is closed by Playwright, so
+  "leaving" is tested by navigating away.)
+
+The browser is the one ``course.py test`` found (``NST_CHROMIUM``; see ``course.find_chromium``):
+no browser is downloaded. Screenshots go to ``outputs/10_studio/browser_*.png``.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,31 +35,27 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "07_studio.ipynb"
-CHROMIUM = os.environ.get("NST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+sys.path.insert(0, str(ROOT))
+import course  # noqa: E402  (the same Chromium the test command checked)
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
 SIZE, STEPS = 64, 5
-PAGE_TIMEOUT_S = 150  # Voila executes the whole notebook (quick mode) before the widgets are live
+PAGE_TIMEOUT_S = 120
+#: The app must appear this fast once the server has a pre-heated kernel (about 3 s on 2 busy cores;
+#: without one, about 10 s: a kernel starts and imports TensorFlow while the visitor waits).
+FIRST_PAINT_S = 8
+LESSON_TEXT = ("Learning goals", "Exercise", "# Solution", "How it works", "Summary")
 
 
-def _requirements():
-    """Playwright's sync API and the Chromium binary, or a failure that says what to install."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the studio's browser test needs Playwright's Python package: "
-                    "pip install 'playwright>=1.40' (do not run `playwright install`; the test uses "
-                    "the system Chromium)", pytrace=False)
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"the studio's browser test needs Chromium at {CHROMIUM}: apt-get install chromium "
-                    "(Debian/Ubuntu), or set NST_CHROMIUM to a Chromium/Chrome binary", pytrace=False)
-    try:
-        import voila  # noqa: F401
-    except ImportError:
-        pytest.fail("the studio's browser test needs Voila: pip install 'voila>=0.5'", pytrace=False)
-    return sync_playwright
+def chromium() -> str:
+    """The Chromium binary, or a failure that says what to install (one line)."""
+    path = course.find_chromium(sys.executable)
+    if path is None:
+        pytest.fail("no Chromium for the browser tests: install it (e.g. `sudo apt-get install chromium`) or "
+                    "set NST_CHROMIUM to a Chromium/Chrome binary; `python3 course.py test` checks this first",
+                    pytrace=False)
+    return path
 
 
 def _free_port() -> int:
@@ -62,12 +64,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_until_answering(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    """Poll a cheap URL (not the notebook: that would start a kernel) until the server answers."""
+def _wait_until_answering(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Poll a cheap URL (not the app: that would take a kernel) until the server answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"voila exited with code {proc.returncode} before answering")
+            raise AssertionError(f"the studio server exited with code {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             urllib.request.urlopen(url, timeout=2).close()
             return
@@ -75,27 +77,24 @@ def _wait_until_answering(url: str, proc: subprocess.Popen, timeout: float) -> N
             return  # any HTTP status means the server is up
         except OSError:
             time.sleep(0.3)
-    raise AssertionError(f"voila did not answer at {url} within {timeout:.0f} s")
+    raise AssertionError(f"the studio server did not answer at {url} within {timeout:.0f} s")
 
 
-@pytest.fixture
-def voila_url(tmp_path):
-    """Serve the studio notebook with Voila on a free port; stop it (and its kernel) afterwards."""
-    _requirements()
+def _serve(tmp_path: Path, *options: str):
+    """``course.py studio`` on a free port; yields (url, process); stops it and its kernels afterwards."""
     port = _free_port()
-    env = {**os.environ, "NST_QUICK": "1", "NST_OUTPUT_DIR": str(tmp_path / "outputs"),
-           "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if "NST_IMAGE_DIR" in os.environ:
-        env["NST_IMAGE_DIR"] = os.environ["NST_IMAGE_DIR"]
-    log = open(tmp_path / "voila.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-         "--show_tracebacks=True", str(NOTEBOOK)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    env = {**os.environ, "NST_QUICK": "1", "NST_OUTPUT_DIR": str(tmp_path / "outputs"), "MPLBACKEND": "Agg"}
+    log = tmp_path / "studio.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "course.py"), "studio", "--no-browser",
+                                 f"--port={port}", "--Voila.ip=127.0.0.1", *options],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_until_answering(f"http://127.0.0.1:{port}/nst-is-voila-up", proc, 60)
-        yield f"http://127.0.0.1:{port}/"
+        _wait_until_answering(f"http://127.0.0.1:{port}/nst-is-the-studio-up", proc, log, 90)
+        deadline = time.monotonic() + 120  # the pre-heated kernel has run the page: visitors get it at once
+        while "is filled with 1 kernel" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/", proc
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)  # voila shuts its kernels down on SIGTERM
@@ -104,7 +103,31 @@ def voila_url(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
-        log.close()
+
+
+@pytest.fixture
+def studio_url(tmp_path):
+    for url, _ in _serve(tmp_path):
+        yield url
+
+
+@pytest.fixture
+def culling_studio(tmp_path):
+    """The studio with culling after 10 s of inactivity (checked every 2 s) instead of 15 minutes."""
+    yield from _serve(tmp_path, "--MappingKernelManager.cull_idle_timeout=10",
+                      "--MappingKernelManager.cull_interval=2")
+
+
+def _browser(pw):
+    return pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
+
+
+def _open_app(page, url: str) -> float:
+    """Load the page and wait for the app; the seconds it took."""
+    t0 = time.monotonic()
+    page.goto(url, timeout=PAGE_TIMEOUT_S * 1000)
+    page.get_by_role("button", name="Generate").wait_for(state="visible", timeout=PAGE_TIMEOUT_S * 1000)
+    return time.monotonic() - t0
 
 
 def _set_slider(page, description: str, value) -> None:
@@ -117,28 +140,31 @@ def _set_slider(page, description: str, value) -> None:
     assert readout.inner_text().strip() == str(value), f"{description} slider did not take {value}"
 
 
-def test_studio_in_voila_generates_in_the_browser(voila_url, tmp_path):
-    sync_playwright = _requirements()
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def test_the_page_is_the_app_and_generate_stop_save_work(studio_url, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from nst_studio.helpers import sample_label
     from nst_utils.outputs import output_dir
     from nst_utils.samples import sample_path
-    from nst_utils.studio import sample_label
 
-    shot = output_dir("07_studio") / "browser_test.png"
+    outputs = tmp_path / "outputs"
+    shots = output_dir("10_studio")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = _browser(pw)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.set_default_timeout(30_000)
-            page.goto(voila_url, timeout=PAGE_TIMEOUT_S * 1000)
-            generate = page.get_by_role("button", name="Generate")
-            generate.wait_for(state="visible", timeout=PAGE_TIMEOUT_S * 1000)
-            preview = page.locator("img.nst-preview")
-            status = page.locator(".nst-status")
-            message = page.locator(".nst-message")
-            # the notebook's own demo run (quick mode: 48 px, stopped after a few steps) is in the preview
-            page.wait_for_function("() => document.querySelector('img.nst-preview')?.naturalWidth > 0")
-            assert status.inner_text().startswith("stopped:"), status.inner_text()
-            before = preview.get_attribute("src")
+            first_paint = _open_app(page, studio_url)
+            status, message = page.locator(".nst-status"), page.locator(".nst-message")
+            preview, saved = page.locator("img.nst-preview"), page.locator(".nst-saved")
+            page.wait_for_function("() => document.querySelector('.nst-network')?.innerText.includes('computing in')")
+            text = page.locator("body").inner_text()
+            network = page.locator(".nst-network").inner_text()
+            page.screenshot(path=str(shots / "browser_page.png"), full_page=True)
 
             # uploads through the browser's file chooser: a bad file gives a message, a photo is used
             def upload(files) -> None:
@@ -148,7 +174,7 @@ def test_studio_in_voila_generates_in_the_browser(voila_url, tmp_path):
 
             upload([{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"a shopping list, not a picture"}])
             page.wait_for_function("() => document.querySelector('.nst-message')?.innerText.includes('notes.txt')")
-            assert "Image error" in message.inner_text(), message.inner_text()
+            refused = message.inner_text()
             upload(str(sample_path("grace_hopper")))
             page.wait_for_function(
                 "() => document.querySelector('.nst-message')?.innerText.startsWith('Loaded grace_hopper.jpg')")
@@ -157,46 +183,111 @@ def test_studio_in_voila_generates_in_the_browser(voila_url, tmp_path):
             _set_slider(page, "steps", STEPS)
             page.locator(".widget-dropdown", has_text="Style S").locator("select").select_option(
                 label=sample_label("the_scream"))
+            generate = page.get_by_role("button", name="Generate")
             generate.click()
-            page.wait_for_function(
-                "() => document.querySelector('.nst-status')?.innerText.startsWith('done:')",
-                timeout=120_000)
+            page.wait_for_function("() => document.querySelector('.nst-status')?.innerText.startsWith('done:')",
+                                   timeout=120_000)
             page.wait_for_function("() => { const img = document.querySelector('img.nst-preview'); "
                                    f"return Math.max(img.naturalWidth, img.naturalHeight) == {SIZE}; }}")
-            after = preview.get_attribute("src")
-            done = status.inner_text()
-            assert message.inner_text().strip() == "", message.inner_text()
+            first_src, done, after_run = preview.get_attribute("src"), status.inner_text(), message.inner_text()
+            written_before_save = _files(outputs)
 
             page.get_by_role("button", name="Save").click()
             link = page.locator("a.nst-download")
             link.wait_for(state="visible", timeout=30_000)
-            href = link.get_attribute("href")
-            page.locator(".nst-studio").screenshot(path=str(shot))
+            href, saved_line = link.get_attribute("href"), saved.inner_text()
+            page.locator(".nst-studio").screenshot(path=str(shots / "browser_result.png"))
 
-            # Stop: the kernel must handle the click while the optimization thread runs. Another style,
-            # so the stopped image cannot equal the first run's (the runs are deterministic: stopping
-            # this one at step 5 with the same settings would reproduce the same picture exactly)
+            # Generate again: the Saved line of the last image goes. Then Stop a long run (another style,
+            # so that the stopped image cannot equal the first run's: runs are deterministic)
             page.locator(".widget-dropdown", has_text="Style S").locator("select").select_option(
                 label=sample_label("shipwreck"))
             _set_slider(page, "steps", 1000)
             generate.click()
+            page.wait_for_function("() => document.querySelector('.nst-saved')?.innerText.trim() === ''")
             page.wait_for_function(
                 "() => /^step ([3-9]|[1-9][0-9]+) \\/ 1000/.test(document.querySelector('.nst-status')?.innerText)",
                 timeout=60_000)
             page.get_by_role("button", name="Stop").click()
-            page.wait_for_function(
-                "() => /^(stopped|done):/.test(document.querySelector('.nst-status')?.innerText)",
-                timeout=120_000)
-            stopped = status.inner_text()
-            stopped_src = preview.get_attribute("src")
+            page.wait_for_function("() => /^(stopped|done):/.test(document.querySelector('.nst-status')?.innerText)",
+                                   timeout=120_000)
+            stopped, stopped_src = status.inner_text(), preview.get_attribute("src")
         finally:
             browser.close()
 
-    assert after != before, "the preview image did not change after Generate"
-    assert done.startswith(f"done: {STEPS} of {STEPS} steps"), done
+    print(f"first paint {first_paint:.1f} s; {network}; {done}")
+    assert "Neural style transfer studio" in text and "press Generate" in text
+    assert not [t for t in LESSON_TEXT if t in text], "the app page shows lesson text"
+    assert "quantised" in network and "computing in" in network
+    assert first_paint < FIRST_PAINT_S, f"the app took {first_paint:.0f} s to appear"
+    assert "Image error" in refused and "notes.txt" in refused
+    assert done.startswith(f"done: {STEPS} of {STEPS} steps") and "weighting" in done, done
+    assert after_run.strip() == "", after_run
+    assert written_before_save == [], f"written before Save: {written_before_save}"
+    assert _files(outputs) == ["10_studio/grace_hopper_x_the_scream.png"]
+    assert "grace_hopper_x_the_scream.png" in saved_line and saved_line.startswith("Saved")
     assert href.startswith("data:image/png;base64,") and len(href) > 200
-    assert (tmp_path / "outputs" / "07_studio" / "grace_hopper_x_the_scream.png").is_file()
-    assert shot.stat().st_size > 10_000
     steps_run = int(stopped.split()[1]) if stopped.startswith("stopped:") else None
     assert steps_run is not None and steps_run < 1000, f"Stop did not stop the run: {stopped}"
-    assert stopped_src != after, "the preview did not keep the stopped run's image"
+    assert stopped_src != first_src, "the preview did not keep the stopped run's image"
+
+
+def _kernel_alive(url: str, kernel_id: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}api/kernels/{kernel_id}", timeout=5) as response:
+            return json.load(response)["id"] == kernel_id
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise
+
+
+def _kernel_processes(server: subprocess.Popen) -> list:
+    import psutil
+
+    return [p for p in psutil.Process(server.pid).children(recursive=True)
+            if "ipykernel_launcher" in " ".join(p.cmdline())]
+
+
+def _wait_for(condition, timeout: float, step: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+def test_page_loads_leave_at_most_one_idle_kernel(culling_studio):
+    from playwright.sync_api import sync_playwright
+
+    url, server = culling_studio
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        try:
+            kernels = []
+            for visit in range(2):
+                page = browser.new_page()
+                _open_app(page, url)
+                kernel = page.evaluate(
+                    "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+                assert _kernel_alive(url, kernel)
+                kernels.append(kernel)
+                if visit == 0:  # left normally (reload, another address): beforeunload shuts the kernel down
+                    page.goto("about:blank")
+                    closed_at_once = _wait_for(lambda: not _kernel_alive(url, kernel), 8)
+                    page.close()
+                else:  # gone without a word (a crashed tab): the kernel is still there, then culled
+                    page.close()
+                    time.sleep(1)
+                    left_behind = _kernel_alive(url, kernel)
+                    culled = _wait_for(lambda: not _kernel_alive(url, kernel), 60)
+        finally:
+            browser.close()
+    settled = _wait_for(lambda: len(_kernel_processes(server)) <= 1, 30)
+    remaining = _kernel_processes(server)
+
+    assert kernels[0] != kernels[1], "two visitors shared a kernel"
+    assert closed_at_once, "leaving the page did not shut its kernel down"
+    assert left_behind and culled, "an abandoned page's kernel was not culled"
+    assert settled, f"{len(remaining)} kernels left after two page loads: {[p.pid for p in remaining]}"
