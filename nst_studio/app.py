@@ -1,6 +1,6 @@
 r"""The style-transfer studio: an app made of ipywidgets around :func:`nst_utils.style_transfer`.
 
-Seed 001 shipped its style transfer as a Streamlit app; this is the same app inside Jupyter::
+The CV-Neural-Style-Transfer project shipped its style transfer as a Streamlit app; this is the same app inside Jupyter::
 
     from nst_studio import Studio
     Studio().show()          # or display(studio.widget), or end a cell with `studio`
