@@ -294,6 +294,16 @@ def test_nothing_outside_the_sandbox_can_be_reached(batch):
         f"{n}.{ext}" for n in batch["student"] for ext in ("json", "md"))
 
 
+def test_the_sandbox_keeps_no_privilege(batch):
+    pre = batch["run"]["sandbox"]["preflight"]
+    assert batch["run"]["sandbox"]["sandboxed"] is True
+    assert pre["uid"] != 0
+    assert pre["capabilities"] and all(int(v, 16) == 0 for k, v in pre["capabilities"].items()
+                                       if k in ("CapInh", "CapPrm", "CapEff", "CapAmb")), pre["capabilities"]
+    if os.geteuid() == 0:  # root mode: the zygote also emptied the bounding set
+        assert int(pre["capabilities"]["CapBnd"], 16) == 0, pre["capabilities"]
+
+
 def test_signalling_the_grader_costs_that_exercise_only(batch):
     rep = report(batch, "signals")
     assert scores(rep) == {**{g: 0 for g in POINTS}, "total_cost": 1, "total_variation_cost": 2}

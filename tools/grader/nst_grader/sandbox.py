@@ -105,7 +105,7 @@ class Sandbox:
             raise SandboxFailure("protocol", "the sandbox did not start properly")
         if self.plan.sandboxed:
             if ready.get("uid") == 0 or any(int(str(v), 16) for k, v in ready.get("capabilities", {}).items()
-                                           if k in ("CapPrm", "CapEff", "CapAmb")):
+                                           if k in ("CapInh", "CapPrm", "CapEff", "CapAmb")):
                 raise SandboxFailure("start", f"the sandbox kept privileges: {ready}")
             self.pidns = ready.get("pid_namespace")
         self.ready = ready

@@ -118,6 +118,21 @@ def _capabilities() -> dict[str, str]:
         return {k: v.strip() for k, v in (line.split(":", 1) for line in f if line.startswith("Cap"))}
 
 
+def _clear_capability_sets(libc) -> None:
+    """capset(2) with every set empty (dropping capabilities needs no privilege)."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    header, data = Header(0x20080522, 0), (Data * 2)()   # _LINUX_CAPABILITY_VERSION_3: two 32-bit words
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
 def _drop_privileges(uid: int) -> None:
     """Root mode: empty the bounding set, become ``uid`` (no capability left), check it."""
     libc = _libc()
@@ -131,8 +146,9 @@ def _drop_privileges(uid: int) -> None:
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
+    _clear_capability_sets(libc)   # setresuid empties permitted/effective/ambient; inheritable stays unless cleared
     caps = _capabilities()
-    if os.getuid() != uid or os.geteuid() != uid or any(int(caps[k], 16) for k in ("CapPrm", "CapEff", "CapAmb")):
+    if os.getuid() != uid or os.geteuid() != uid or any(int(caps[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapAmb")):
         sys.stderr.write(f"nst-grader zygote: could not drop privileges: uid {os.getuid()}, {caps}\n")
         os._exit(71)
 
