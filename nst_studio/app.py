@@ -9,7 +9,7 @@ and on its own web page (``python3 course.py studio``: voila serves ``nst_studio
 
 Pick a sample or upload a content image C and a style image S, set the weights, the layers and the
 rest, press **Generate**. The optimization runs in a background thread (``threading.Thread``), so the
-kernel stays free to handle the widgets: the progress bar, the cost J and the preview of G update while
+kernel stays free to handle the widgets: the progress bar, the cost J and the preview of the result x update while
 it runs, and **Stop** ends it at the next step. The image made so far is never lost: after Stop or an
 error it stays in the preview, and **Save** writes it under ``outputs/10_studio/`` (never overwriting)
 with a download link. Nothing is written before Save.

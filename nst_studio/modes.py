@@ -3,7 +3,7 @@
 A mode turns the content image, the style image and the panel's :class:`~nst_studio.controls.Choices`
 into an image, reporting progress through ``callback(step, image, history) -> stop?``:
 
-- :class:`Optimization` (Gatys et al.: the pixels are optimized, lessons 05-07), always;
+- :class:`Optimization` (Gatys et al.: the pixels are optimized, lessons 06-07), always;
 - :class:`Fast` (Johnson et al.: a network trained once per style, lesson 09, ``nst_utils.fast``),
   when the library ships at least one trained network.
 
@@ -98,7 +98,7 @@ class Optimization:
 
     name = "optimize"
     label = "Optimization (Gatys et al.)"
-    help = "The pixels of G are optimized step by step (lessons 05-07): every setting below applies."
+    help = "The pixels of the result x are optimized step by step (lessons 06-07): every setting below applies."
 
     def steps(self, choices: Choices) -> int:
         return choices.settings.steps
