@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import venv
@@ -62,7 +63,19 @@ def setup() -> None:
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> int:
-    return subprocess.call(args, cwd=ROOT, env={**os.environ, **(env or {})})
+    """Run a command and return its exit code. SIGTERM sent to this process is passed on to the command
+    (a server such as JupyterLab or voila then shuts its kernels down instead of being orphaned); on
+    Ctrl-C the command, in the same terminal, gets SIGINT itself and we wait for it to finish."""
+    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})})
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _as_root() -> list[str]:
