@@ -9,6 +9,8 @@ import pytest
 
 import nst_utils as nu
 
+from fake_extractor import FakeExtractor
+
 
 def test_defaults_are_one_frozen_record():
     d = nu.DEFAULTS
@@ -34,20 +36,7 @@ def test_style_layer_weights():
         nu.style_layer_weights({"conv1_1": float("nan")})
 
 
-class _FakeExtractor:
-    """Activations chosen by hand: a_C, a_S and a_G at two layers, to check the loss's arithmetic."""
-
-    names = ["conv4_2", "conv1_1", "conv2_1"]
-    min_size = 1
-
-    def __init__(self, table):
-        self.table = table
-
-    def check_size(self, shape, what="image"):
-        pass
-
-    def __call__(self, image):
-        return self.table[round(float(np.asarray(image).ravel()[0]), 3)]
+FAKE_LAYERS = ["conv4_2", "conv1_1", "conv2_1"]   # the layers of the hand-made activations below
 
 
 def _act(rng, n_H, n_W, n_C):
@@ -60,7 +49,7 @@ def test_raw_and_balanced_loss_against_hand_computation():
          for k in ("C", "S", "G")}
     a["S"]["conv1_1"] = _act(rng, 5, 5, 3)  # the style image may have another size
     images = {k: np.full((1, 4, 4, 3), v, np.float32) for k, v in (("C", 0.1), ("S", 0.2), ("G", 0.3))}
-    ext = _FakeExtractor({0.1: a["C"], 0.2: a["S"], 0.3: a["G"]})
+    ext = FakeExtractor({0.1: a["C"], 0.2: a["S"], 0.3: a["G"]}, FAKE_LAYERS)
     lam = {"conv1_1": 0.25, "conv2_1": 0.75}
 
     def gram(x):  # per position, by hand
@@ -112,7 +101,7 @@ def test_loss_refuses_what_it_cannot_use(vgg19):
     with pytest.raises(ValueError, match="a content image, a style image, or both"):
         nu.StyleTransferLoss.build(model=vgg19)
     zero = {"conv4_2": np.zeros((1, 2, 2, 4), np.float32), "conv1_1": np.zeros((1, 2, 2, 3), np.float32)}
-    dead = _FakeExtractor({0.0: zero})  # an image whose activations are all zero
+    dead = FakeExtractor({0.0: zero}, FAKE_LAYERS)  # an image whose activations are all zero
     with pytest.raises(ValueError, match="weighting='raw'"):
         nu.StyleTransferLoss(dead, content=flat, settings=nu.DEFAULTS)
     with pytest.raises(ValueError, match="style image's statistic at conv1_1"):

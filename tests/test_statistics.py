@@ -15,6 +15,8 @@ import pytest
 import nst_utils as nu
 from nst_utils._tf import tf
 
+from fake_extractor import FakeExtractor
+
 NAMES = ["gram", "mean_std", "histogram", "sliced_wasserstein"]
 
 
@@ -243,18 +245,6 @@ def test_sliced_directions_are_redrawn_and_deterministic_for_a_seed():
 
 # ----------------------------------------------------------------------------- in the loss and the transfer
 
-class _FakeExtractor:
-    names = ["conv1_1", "conv2_1"]
-    min_size = 1
-
-    def __init__(self, table):
-        self.table = table
-
-    def check_size(self, shape, what="image"):
-        pass
-
-    def __call__(self, image):
-        return self.table[round(float(np.asarray(image).ravel()[0]), 3)]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -264,7 +254,7 @@ def test_balanced_weighting_with_every_statistic(name):
     a = {k: {"conv1_1": _relu_act(rng, 4, 6, 3) + 0.1, "conv2_1": _relu_act(rng, 2, 3, 4) * 50 + 5}
          for k in ("S", "G")}
     zero = {layer: 0 * v for layer, v in a["G"].items()}
-    ext = _FakeExtractor({0.2: a["S"], 0.3: a["G"], 0.4: zero})
+    ext = FakeExtractor({0.2: a["S"], 0.3: a["G"], 0.4: zero}, ["conv1_1", "conv2_1"])
     image = {k: np.full((1, 4, 4, 3), v, np.float32) for k, v in (("S", 0.2), ("G", 0.3), ("zero", 0.4))}
     statistic = nu.SlicedWassersteinStatistic(resample=False) if name == "sliced_wasserstein" else name
     lam = {"conv1_1": 0.25, "conv2_1": 0.75}
