@@ -88,17 +88,23 @@ def _style_factors(n_H, n_W, n_C):
     return {"4": 4, "n_C": n_C, "n_C^2": n_C ** 2, "n_H*n_W": hw, "(n_H*n_W)^2": hw ** 2, "n_C*n_H*n_W": n_C * hw}
 
 
-def _content_cases(rng: np.random.Generator) -> list[Case]:
+def _activation_pair_cases(rng: np.random.Generator, names: str, cost: Callable, factors: Callable,
+                           mistakes: Callable | None = None) -> list[Case]:
+    """Four cases of two activations of one shape (signed, then ReLU-like, twice): ``cost(a, b)``."""
     cases = []
     for k in range(4):
-        n_H, n_W, n_C = _dims(rng, 9, 12, _content_factors)
+        n_H, n_W, n_C = _dims(rng, 9, 12, factors)
         relu = k % 2 == 1
-        a_C = _activation(rng, (1, n_H, n_W, n_C), relu)
-        a_G = _activation(rng, (1, n_H, n_W, n_C), relu)
+        a = _activation(rng, (1, n_H, n_W, n_C), relu)
+        b = _activation(rng, (1, n_H, n_W, n_C), relu)
         cases.append(Case("ReLU-like activations (all >= 0)" if relu else "signed activations",
-                          f"a_C, a_G of shape (1, {n_H}, {n_W}, {n_C})", (a_C, a_G), {},
-                          np.float64(ref.content_cost(a_C, a_G)), _content_factors(n_H, n_W, n_C)))
+                          f"{names} of shape (1, {n_H}, {n_W}, {n_C})", (a, b), {},
+                          np.float64(cost(a, b)), factors(n_H, n_W, n_C), mistakes(a, b) if mistakes else {}))
     return cases
+
+
+def _content_cases(rng: np.random.Generator) -> list[Case]:
+    return _activation_pair_cases(rng, "a_C, a_G", ref.content_cost, _content_factors)
 
 
 def _gram_cases(rng: np.random.Generator) -> list[Case]:
@@ -113,17 +119,7 @@ def _gram_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def _layer_style_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for k in range(4):
-        n_H, n_W, n_C = _dims(rng, 9, 12, _style_factors)
-        relu = k % 2 == 1
-        a_S = _activation(rng, (1, n_H, n_W, n_C), relu)
-        a_G = _activation(rng, (1, n_H, n_W, n_C), relu)
-        cases.append(Case("ReLU-like activations (all >= 0)" if relu else "signed activations",
-                          f"a_S, a_G of shape (1, {n_H}, {n_W}, {n_C})", (a_S, a_G), {},
-                          np.float64(ref.layer_style_cost(a_S, a_G)), _style_factors(n_H, n_W, n_C),
-                          ref.layer_style_mistakes(a_S, a_G)))
-    return cases
+    return _activation_pair_cases(rng, "a_S, a_G", ref.layer_style_cost, _style_factors, ref.layer_style_mistakes)
 
 
 def _style_cases(rng: np.random.Generator) -> list[Case]:
