@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import nst_utils as nu
+from nst_utils.precision import cpu_model
 
 HERE = Path(__file__).resolve().parent
 PAIRS = [("china", "woman_with_hat"), ("chelsea", "starry_night"), ("astronaut", "sketch"),
@@ -86,7 +87,7 @@ def main() -> None:
                 for lr in lrs for b in betas]
 
     out = {"when": dt.datetime.now().isoformat(timespec="seconds"),
-           "machine": {"platform": platform.platform(), "processor": _cpu_name(), "python": platform.python_version(),
+           "machine": {"platform": platform.platform(), "processor": cpu_model(), "python": platform.python_version(),
                        "tensorflow": nu.tf.__version__, "precision": nu.resolve_precision()},
            "size": args.size, "steps": args.steps, "runs": []}
     sheet_rows = []
@@ -114,16 +115,6 @@ def main() -> None:
                          ncols=len(titles), size=2.2)
     fig.savefig(results / f"weighting-{stamp}.png", dpi=110)
     print("wrote", results / f"weighting-{stamp}.json")
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

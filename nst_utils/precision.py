@@ -23,16 +23,30 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 @functools.cache
-def cpu_has_bfloat16() -> bool:
-    """True on x86 CPUs that advertise AVX512-BF16 or AMX-BF16 (Linux ``/proc/cpuinfo``)."""
+def _cpuinfo() -> str:
+    """Linux's ``/proc/cpuinfo``, or "" where there is none."""
     if platform.system() != "Linux":
-        return False
+        return ""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
+            return handle.read()
     except OSError:
-        return False
+        return ""
+
+
+@functools.cache
+def cpu_has_bfloat16() -> bool:
+    """True on x86 CPUs that advertise AVX512-BF16 or AMX-BF16 (Linux ``/proc/cpuinfo``)."""
+    text = _cpuinfo()
     return " avx512_bf16" in text or " amx_bf16" in text
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else what :mod:`platform` knows), e.g. ``"AMD EPYC"``."""
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 @functools.cache

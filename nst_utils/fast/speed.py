@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import platform
 import time
 from typing import Any
 
 import numpy as np
 
 from nst_utils.fast.network import stylize
+from nst_utils.precision import cpu_model
 
 
 def machine_description() -> str:
@@ -18,17 +18,8 @@ def machine_description() -> str:
     A timing means little without it: the load average (1 minute, from the OS) says how busy the
     machine was with other work while it was measured.
     """
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     load = f", load {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
-    return f"{model}, {os.cpu_count()} cores{load}"
+    return f"{cpu_model()}, {os.cpu_count()} cores{load}"
 
 
 def time_stylize(network, size: int | tuple[int, int], *, repeats: int = 7, warmup: int = 2,
