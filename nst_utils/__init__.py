@@ -17,6 +17,7 @@ One module per concept:
 ``optimizers``      Adam and L-BFGS on the pixels
 ``transfer``        synthesize() and style_transfer()
 ``metrics``         PSNR, SSIM, relative errors, the style yardstick remaining_style()
+``claims``          what a lesson says it measured: say() from the variables, check_*() that can fail
 ``colour``          colour preservation (luminance-only, histogram matching)
 ``precision``, ``quick``, ``outputs``, ``cache``, ``config``: the machine, quick mode, folders,
 the environment variables
@@ -54,6 +55,8 @@ from nst_utils.weights import WeightsUnavailableError
 from nst_utils.visualise import COLOUR_SQRT, FourierImage, Objective, PixelImage, Visualisation, decorrelated_to_rgb, deep_dream, image_parameterization, objective, random_transform, rgb_to_decorrelated, visualise  # noqa: E501
 from nst_utils.fast import (EXTRA_PHOTOS, HELD_OUT_PHOTOS, NETWORKS_DIR, TRAINING_PHOTOS, CropSampler, FastTraining, InstanceNormalization, PerceptualLoss, fast_styles, load_fast_network, load_photo, machine_description, network_table, save_fast_network, stylize, time_stylize, train_fast_network, transformation_network)  # noqa: E501
 from nst_utils.statistics import HistogramStatistic, MeanStdStatistic, SlicedWassersteinStatistic, quantiles, squared_mmd
+from nst_utils.claims import (check, check_at_least, check_at_most, check_between, check_greater, check_less,
+                              check_order, check_ratio, check_tie, compare, phrase, say)
 
 __version__ = "0.2.0"
 
