@@ -148,7 +148,8 @@ def sandbox_processes() -> list[int]:
 
 def hardcoded_bodies(seed: int, student: str) -> dict[str, str]:
     """Solutions that return the expected values of ``seed`` one after another (computed "offline")."""
-    from nst_grader.cases import EXERCISES, cases_for
+    from nst_grader.assignments import EXERCISES
+    from nst_grader.cases import cases_for
 
     result = {"compute_content_cost": "J_content", "gram_matrix": "GA", "compute_layer_style_cost": "J_style_layer",
               "compute_style_cost": "J_style", "total_cost": "J", "total_variation_cost": "J_tv"}

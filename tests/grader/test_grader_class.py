@@ -117,13 +117,13 @@ def test_student_version(tmp_path):
 
 
 def test_the_notebook_matches_the_registry():
-    from nst_grader.cases import ASSIGNMENTS, EXERCISES
+    from nst_grader.assignments import ASSIGNMENTS, EXERCISES
     from nst_grader.notebook import is_solution_cell, is_test_cell, nbgrader_meta
 
     nb = json.loads(SOURCE.read_text())
     solutions = [nbgrader_meta(c) for c in nb["cells"] if is_solution_cell(c)]
     tests = [nbgrader_meta(c) for c in nb["cells"] if is_test_cell(c)]
-    assert [m["grade_id"] for m in solutions] == list(ASSIGNMENTS[SOURCE.stem])
+    assert [m["grade_id"] for m in solutions] == list(ASSIGNMENTS[SOURCE.stem].grade_ids)
     assert {m["grade_id"]: m["points"] for m in tests} == {f"test_{g}": p for g, p in POINTS.items()}
     assert {g: EXERCISES[g].points for g in POINTS} == POINTS
 

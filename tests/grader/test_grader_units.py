@@ -13,7 +13,8 @@ import pytest
 
 from nst_grader import reference as ref
 from nst_grader import zygote
-from nst_grader.cases import ASSIGNMENTS, EXERCISES, cases_for, encode_case
+from nst_grader.assignments import ASSIGNMENTS, EXERCISES
+from nst_grader.cases import cases_for, encode_case
 from nst_grader.discover import discover, safe_id
 from nst_grader.notebook import NotebookError, parse_notebook, read_submission
 from nst_grader.reports import new_run_dir, write_gradebook
@@ -51,7 +52,7 @@ def test_numpy_reference_matches_nst_utils_costs():
 
 
 def test_hidden_cases_depend_on_the_seed_and_the_student():
-    for g in ASSIGNMENTS["05_cost_functions"]:
+    for g in ASSIGNMENTS["05_cost_functions"].grade_ids:
         ex = EXERCISES[g]
         a, b = cases_for(ex, 123, "alice"), cases_for(ex, 123, "alice")
         assert json.dumps([encode_case(c) for c in a]) == json.dumps([encode_case(c) for c in b])

@@ -1,20 +1,21 @@
-"""The graded exercises and their hidden tests (computed by the supervisor only).
+"""Exercises, assignments and hidden cases: the framework (computed by the supervisor only).
+
+The assignments themselves (their exercises, case makers, hints and helper sources) are modules of
+:mod:`nst_grader.assignments`; this module holds what they are made of.
 
 Each exercise's hidden cases are drawn from a NumPy generator seeded with the run's secret seed,
 the student's id and the exercise's id: two students, or two runs, never get the same inputs, so a
 value computed offline and written into a notebook is worth nothing. The expected values and the
-values of the classic mistakes are computed here, in float64, and never leave the supervisor.
+values of the classic mistakes are computed in the supervisor, in float64, and never leave it.
 """
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
-
-from nst_grader import reference as ref
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Case:
     kwargs: dict
     expected: np.ndarray
     factors: dict[str, float] = field(default_factory=dict)  # named size factors, to explain a wrong value
-    mistakes: dict[str, float] = field(default_factory=dict)  # values of the classic wrong answers
+    mistakes: dict[str, float] = field(default_factory=dict)  # values of the classic wrong answers (scalars)
     gram_of_width: int | None = None  # gram_matrix: the n_H*n_W of A, to recognise A^T A
 
     def __post_init__(self) -> None:  # a "mistake" that gives the right value on this input is none
@@ -44,133 +45,38 @@ class Exercise:
     points: int
     make_cases: Callable[[np.random.Generator], list[Case]]
     needs: tuple[str, ...] = ()  # other exercises' functions it may call: given as correct versions
+    rtol: float = 1e-4  # relative tolerance of the comparison with the float64 expected value
 
 
-MISTAKE_HINTS = {
-    "unrolling trap": ("Your value is the one the unrolling trap gives: reshaping a (1, n_H, n_W, n_C) "
-                       "activation straight to (n_C, n_H*n_W) mixes channels and positions. Reshape to "
-                       "(n_H*n_W, n_C) first, then transpose."),
-    "weights not applied": "Your value leaves out the weights: use the weights you are given.",
-    "every layer of the dictionaries": ("Your value counts every layer of the activation dictionaries; only "
-                                        "the layers named in weights count."),
-    "alpha and beta swapped": "alpha multiplies J_content and beta J_style; yours are the other way round.",
-    "one direction only": "Your value counts the differences in one direction only: add both directions.",
-    "the other direction only": "Your value counts the differences in one direction only: add both directions.",
-}
+@dataclass(frozen=True)
+class Assignment:
+    """One graded lesson: see :mod:`nst_grader.assignments` for how to add one."""
 
+    id: str  # the nbgrader assignment name: the notebook's stem, e.g. "05_cost_functions"
+    notebook: str  # the lesson's notebook file name in notebooks/, e.g. "05_cost_functions.ipynb"
+    title: str  # for reports and the gradebook's header
+    exercises: tuple[Exercise, ...]  # in notebook order
+    needs_tensorflow: bool = True  # False: its sandbox imports NumPy only (unless the cells import more)
+    helpers: Mapping[str, str] = field(default_factory=dict)  # function -> correct source, for `needs`
+    helper_imports: str = ""  # source run before the helpers (e.g. "import tensorflow as tf\n")
+    hints: Mapping[str, str] = field(default_factory=dict)  # mistake name (Case.mistakes) -> hint text
 
-def _distinct(factors: dict[str, float]) -> bool:
-    values = [v for v in factors.values()]
-    return all(v > 1 for v in values) and len({round(v, 9) for v in values}) == len(values)
+    @property
+    def grade_ids(self) -> tuple[str, ...]:
+        return tuple(e.grade_id for e in self.exercises)
 
+    @property
+    def points(self) -> int:
+        return sum(e.points for e in self.exercises)
 
-def _dims(rng: np.random.Generator, max_side: int, max_c: int, factors: Callable[[int, int, int], dict]):
-    """n_H != n_W and n_C >= 2, drawn until the named factors are all different (unambiguous feedback)."""
-    while True:
-        n_H = int(rng.integers(2, max_side + 1))
-        n_W = int(rng.integers(2, max_side + 2))
-        n_C = int(rng.integers(2, max_c + 1))
-        if n_H != n_W and _distinct(factors(n_H, n_W, n_C)):
-            return n_H, n_W, n_C
+    def exercise(self, grade_id: str) -> Exercise:
+        return next(e for e in self.exercises if e.grade_id == grade_id)
 
-
-def _activation(rng: np.random.Generator, shape: tuple, relu: bool) -> np.ndarray:
-    a = rng.standard_normal(shape) * rng.uniform(0.5, 3.0)
-    return (np.maximum(a, 0.0) if relu else a).astype(np.float32)
-
-
-def _content_factors(n_H, n_W, n_C):
-    return {"4": 4, "n_C": n_C, "n_H*n_W": n_H * n_W, "n_H*n_W*n_C": n_H * n_W * n_C}
-
-
-def _style_factors(n_H, n_W, n_C):
-    hw = n_H * n_W
-    return {"4": 4, "n_C": n_C, "n_C^2": n_C ** 2, "n_H*n_W": hw, "(n_H*n_W)^2": hw ** 2, "n_C*n_H*n_W": n_C * hw}
-
-
-def _activation_pair_cases(rng: np.random.Generator, names: str, cost: Callable, factors: Callable,
-                           mistakes: Callable | None = None) -> list[Case]:
-    """Four cases of two activations of one shape (signed, then ReLU-like, twice): ``cost(a, b)``."""
-    cases = []
-    for k in range(4):
-        n_H, n_W, n_C = _dims(rng, 9, 12, factors)
-        relu = k % 2 == 1
-        a = _activation(rng, (1, n_H, n_W, n_C), relu)
-        b = _activation(rng, (1, n_H, n_W, n_C), relu)
-        cases.append(Case("ReLU-like activations (all >= 0)" if relu else "signed activations",
-                          f"{names} of shape (1, {n_H}, {n_W}, {n_C})", (a, b), {},
-                          np.float64(cost(a, b)), factors(n_H, n_W, n_C), mistakes(a, b) if mistakes else {}))
-    return cases
-
-
-def _content_cases(rng: np.random.Generator) -> list[Case]:
-    return _activation_pair_cases(rng, "a_C, a_G", ref.content_cost, _content_factors)
-
-
-def _gram_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for _ in range(4):
-        n_C = int(rng.integers(2, 13))
-        m = int(rng.choice([v for v in range(3, 41) if v != n_C]))
-        A = rng.standard_normal((n_C, m)).astype(np.float32)
-        cases.append(Case("a random unrolled activation A", f"A of shape ({n_C}, {m})", (A,), {},
-                          ref.gram_matrix(A), gram_of_width=m))
-    return cases
-
-
-def _layer_style_cases(rng: np.random.Generator) -> list[Case]:
-    return _activation_pair_cases(rng, "a_S, a_G", ref.layer_style_cost, _style_factors, ref.layer_style_mistakes)
-
-
-def _style_cases(rng: np.random.Generator) -> list[Case]:
-    names = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
-    cases = []
-    for k in range(3):
-        chosen = [str(n) for n in rng.choice(names, size=int(rng.integers(2, 5)), replace=False)]
-        a_S, a_G, weights, shapes = {}, {}, {}, []
-        for name in chosen:
-            n_H, n_W, n_C = _dims(rng, 7, 8, lambda h, w, c: {"hw": h * w, "c": c})
-            a_S[name] = _activation(rng, (1, n_H, n_W, n_C), True)
-            a_G[name] = _activation(rng, (1, n_H, n_W, n_C), True)
-            weights[name] = round(float(rng.uniform(0.1, 1.0)), 3)
-            shapes.append(f"{name} (1, {n_H}, {n_W}, {n_C})")
-        kind = f"{len(chosen)} layers"
-        if k == 2:  # the dictionaries also hold the content layer, which has no style weight
-            a_S["conv4_2"] = _activation(rng, (1, 3, 4, 5), True)
-            a_G["conv4_2"] = _activation(rng, (1, 3, 4, 5), True)
-            kind += ", and a layer in the dictionaries that is not in weights"
-        factors = {"the number of layers": float(len(weights))} if len(weights) > 1 else {}
-        cases.append(Case(kind, f"layers {', '.join(shapes)}; weights {weights}" + (", plus conv4_2" if k == 2 else ""),
-                          (a_S, a_G, weights), {}, np.float64(ref.style_cost(a_S, a_G, weights)), factors,
-                          ref.style_mistakes(a_S, a_G, weights)))
-    return cases
-
-
-def _total_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    kinds = [("Python floats", "float"), ("float32 scalar tensors", "tensor"), ("NumPy float32 scalars", "np_float32")]
-    for kind, form in kinds:
-        jc, js = float(np.float32(rng.uniform(0.1, 10))), float(np.float32(rng.uniform(0.1, 10)))
-        alpha, beta = float(rng.uniform(1, 50)), float(rng.uniform(1, 50))
-        args = (Scalar(jc, form), Scalar(js, form))
-        cases.append(Case(f"J_content and J_style as {kind}, alpha and beta given", f"total_cost({jc:.6g}, {js:.6g}, "
-                          f"alpha={alpha:.6g}, beta={beta:.6g})", args, {"alpha": alpha, "beta": beta},
-                          np.float64(ref.total_cost(jc, js, alpha, beta)), {},
-                          ref.total_mistakes(jc, js, alpha, beta)))
-    return cases
-
-
-def _tv_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for _ in range(3):
-        n_H, n_W, _c = _dims(rng, 12, 2, lambda h, w, c: {"n_H*n_W": h * w, "3 (the channels)": 3,
-                                                          "3*n_H*n_W": 3 * h * w})
-        image = rng.uniform(0.0, 1.0, (1, n_H, n_W, 3)).astype(np.float32)
-        cases.append(Case("a random image", f"image of shape (1, {n_H}, {n_W}, 3)", (image,), {},
-                          np.float64(ref.total_variation_cost(image)),
-                          {"n_H*n_W": n_H * n_W, "3 (the channels)": 3, "3*n_H*n_W": 3 * n_H * n_W},
-                          ref.tv_mistakes(image)))
-    return cases
+    def helpers_for(self, ex: Exercise) -> tuple[str, list[str]]:
+        """Source defining the correct versions of the functions ``ex`` may call, and their names."""
+        if not ex.needs:
+            return "", []
+        return self.helper_imports + "".join(self.helpers[n] for n in ex.needs), list(ex.needs)
 
 
 @dataclass(frozen=True)
@@ -178,75 +84,61 @@ class Scalar:
     """A scalar input given to the student's function as a Python float, a NumPy float32 or a tensor."""
 
     value: float
-    form: str
+    form: str  # "float", "np_float32" or "tensor"
 
     def __float__(self) -> float:
         return self.value
 
 
-EXERCISES: dict[str, Exercise] = {e.grade_id: e for e in [
-    Exercise("compute_content_cost", "compute_content_cost", 2, _content_cases),
-    Exercise("gram_matrix", "gram_matrix", 2, _gram_cases),
-    Exercise("compute_layer_style_cost", "compute_layer_style_cost", 3, _layer_style_cases, needs=("gram_matrix",)),
-    Exercise("compute_style_cost", "compute_style_cost", 2, _style_cases,
-             needs=("gram_matrix", "compute_layer_style_cost")),
-    Exercise("total_cost", "total_cost", 1, _total_cases),
-    Exercise("total_variation_cost", "total_variation_cost", 2, _tv_cases),
-]}
+@dataclass(frozen=True)
+class NumPyArray:
+    """An array input given as a NumPy array of ``dtype`` (plain ``np.ndarray`` inputs become float32
+    tensors in TensorFlow assignments and float32 arrays in NumPy-only ones)."""
 
-#: assignment (the notebook's stem) -> its exercises, in notebook order
-ASSIGNMENTS: dict[str, tuple[str, ...]] = {
-    "05_cost_functions": ("compute_content_cost", "gram_matrix", "compute_layer_style_cost",
-                          "compute_style_cost", "total_cost", "total_variation_cost"),
-}
-
-#: correct TensorFlow versions of the functions other exercises call, sent only to those exercises
-HELPER_SOURCE = {
-    "gram_matrix": '''
-def gram_matrix(A):
-    """The grader's correct gram_matrix (so that a mistake in exercise 2 costs points once)."""
-    A = tf.convert_to_tensor(A)
-    return tf.matmul(A, A, transpose_b=True)
-''',
-    "compute_layer_style_cost": '''
-def compute_layer_style_cost(a_S, a_G):
-    """The grader's correct compute_layer_style_cost (so that a mistake in exercise 3 costs points once)."""
-    a_S, a_G = tf.convert_to_tensor(a_S), tf.convert_to_tensor(a_G)
-    _, n_H, n_W, n_C = a_G.shape
-    A_S = tf.transpose(tf.reshape(a_S, (n_H * n_W, n_C)))
-    A_G = tf.transpose(tf.reshape(a_G, (n_H * n_W, n_C)))
-    G_S = tf.matmul(A_S, A_S, transpose_b=True)
-    G_G = tf.matmul(A_G, A_G, transpose_b=True)
-    return tf.reduce_sum(tf.square(G_S - G_G)) / (4 * n_C ** 2 * (n_H * n_W) ** 2)
-''',
-}
-
-
-def helpers_for(ex: Exercise) -> tuple[str, list[str]]:
-    """Source defining the correct versions of the functions ``ex`` may call, and their names."""
-    if not ex.needs:
-        return "", []
-    return "import tensorflow as tf\n" + "".join(HELPER_SOURCE[n] for n in ex.needs), list(ex.needs)
+    value: np.ndarray
+    dtype: str = "float64"
 
 
 def cases_for(ex: Exercise, seed: int, student: str) -> list[Case]:
     """The hidden cases of ``ex`` for one student in one run (same seed and student: same cases)."""
-    rng = np.random.default_rng([seed, zlib.crc32(student.encode("utf-8")), zlib.crc32(ex.grade_id.encode())])
+    key = student.encode("utf-8", "surrogateescape")
+    rng = np.random.default_rng([seed, zlib.crc32(key), zlib.crc32(ex.grade_id.encode())])
     return ex.make_cases(rng)
 
 
-def encode(value: Any) -> dict:
-    """An input in the JSON form the sandbox's child decodes (arrays become float32 tensors there)."""
+def encode(value: Any, tensors: bool = True) -> dict:
+    """An input in the JSON form the sandbox's child decodes.
+
+    ``np.ndarray``: a float32 tensor (``tensors``) or a float32 NumPy array; :class:`NumPyArray`: a NumPy
+    array of its dtype; :class:`Scalar`: its form; ``int``/``bool``/``str``/``None``: as they are;
+    ``float``: a Python float; ``list``/``tuple``/``dict``: element by element."""
     if isinstance(value, np.ndarray):
-        return {"t": "array", "shape": list(value.shape), "data": value.astype(np.float64).ravel().tolist()}
+        if tensors:
+            return {"t": "array", "shape": list(value.shape), "data": value.astype(np.float64).ravel().tolist()}
+        value = NumPyArray(value, "float32")
+    if isinstance(value, NumPyArray):
+        arr = np.asarray(value.value)
+        data = arr.astype(np.int64 if np.dtype(value.dtype).kind in "iu" else np.float64).ravel().tolist()
+        return {"t": "ndarray", "dtype": value.dtype, "shape": list(arr.shape), "data": data}
     if isinstance(value, Scalar):
         return {"t": value.form, "v": value.value}
     if isinstance(value, dict):
-        return {"t": "dict", "items": [[str(k), encode(v)] for k, v in value.items()]}
-    if isinstance(value, (int, float, np.floating)):
+        return {"t": "dict", "items": [[str(k), encode(v, tensors)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return {"t": "list" if isinstance(value, list) else "tuple", "items": [encode(v, tensors) for v in value]}
+    if isinstance(value, (bool, np.bool_)):
+        return {"t": "bool", "v": bool(value)}
+    if isinstance(value, (int, np.integer)):
+        return {"t": "int", "v": int(value)}
+    if isinstance(value, (float, np.floating)):
         return {"t": "float", "v": float(value)}
+    if isinstance(value, str):
+        return {"t": "str", "v": value}
+    if value is None:
+        return {"t": "none"}
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def encode_case(case: Case) -> dict:
-    return {"args": [encode(a) for a in case.args], "kwargs": {k: encode(v) for k, v in case.kwargs.items()}}
+def encode_case(case: Case, tensors: bool = True) -> dict:
+    return {"args": [encode(a, tensors) for a in case.args],
+            "kwargs": {k: encode(v, tensors) for k, v in case.kwargs.items()}}

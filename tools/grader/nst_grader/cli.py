@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from nst_grader.cases import ASSIGNMENTS, EXERCISES
+from nst_grader.assignments import ASSIGNMENTS, EXERCISES
 from nst_grader.isolation import Limits, SandboxUnavailable
 
 
@@ -74,12 +74,12 @@ def _student(args: argparse.Namespace) -> int:
 
 
 def _exercises(args: argparse.Namespace) -> int:
-    for assignment, ids in ASSIGNMENTS.items():
-        print(f"{assignment}: {sum(EXERCISES[g].points for g in ids)} points")
-        for g in ids:
-            ex = EXERCISES[g]
+    for a in ASSIGNMENTS.values():
+        print(f"{a.id}: {a.points} points ({a.title}; {a.notebook}; "
+              f"{'TensorFlow' if a.needs_tensorflow else 'NumPy only'})")
+        for ex in a.exercises:
             calls = f" (given correct: {', '.join(ex.needs)})" if ex.needs else ""
-            print(f"  {g:<26} {ex.points} point(s){calls}")
+            print(f"  {ex.grade_id:<26} {ex.points} point(s){calls}")
     return 0
 
 

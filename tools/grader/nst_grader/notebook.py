@@ -68,6 +68,7 @@ class Notebook:
     warnings: list[str]
     size: int
     sha256: str = ""
+    metadata: dict = field(default_factory=dict)  # the notebook's own metadata (untrusted)
 
 
 def _source(value, where: str, warnings: list[str]) -> str:
@@ -127,7 +128,9 @@ def parse_notebook(data: bytes, path: Path) -> Notebook:
             meta = {}
         nbg = meta.get("nbgrader")
         out.append(Cell(k, cell_type, src, dict(nbg) if isinstance(nbg, dict) else {}))
-    return Notebook(path, out, warnings, len(data), hashlib.sha256(data).hexdigest())
+    meta = nb.get("metadata")
+    return Notebook(path, out, warnings, len(data), hashlib.sha256(data).hexdigest(),
+                    meta if isinstance(meta, dict) else {})
 
 
 def read_submission(path: str | Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> Notebook:

@@ -13,11 +13,13 @@ exercise gets 0 and a fresh sandbox grades the rest, within the file's total tim
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nst_grader.cases import ASSIGNMENTS, EXERCISES, Case, Exercise, cases_for, encode_case, helpers_for
+from nst_grader.assignments import ASSIGNMENTS, METADATA_KEY
+from nst_grader.cases import Assignment, Case, Exercise, cases_for, encode_case
 from nst_grader.notebook import Cell, Notebook, NotebookError, read_submission
 from nst_grader.isolation import Limits, Plan
 from nst_grader.sandbox import Sandbox, SandboxFailure
@@ -75,24 +77,34 @@ class FileOutcome:
 
 
 def detect_assignment(nb: Notebook) -> str:
-    """The registered assignment whose exercises this notebook has most of."""
-    ids = {c.grade_id for c in nb.cells}
+    """The assignment of a notebook, from its metadata (not its file name).
+
+    In order: the notebook-level ``metadata.nst_grader.assignment`` that ``course.py student`` writes
+    into every student version; else the assignment with most of the cells' nbgrader grade_ids
+    (solution and test cells); else the one whose graded functions the cells define most of."""
+    meta = nb.metadata.get(METADATA_KEY)
+    named = meta.get("assignment") if isinstance(meta, dict) else None
+    if isinstance(named, str) and named in ASSIGNMENTS:
+        return named
+    ids = {c.grade_id.removeprefix("test_") for c in nb.cells if c.grade_id}
     defs = {name for c in nb.cells if c.is_code for name in c.defines()}
-    found = {a: sum(1 for g in exs if g in ids or EXERCISES[g].function in defs) for a, exs in ASSIGNMENTS.items()}
-    best = max(found, key=found.get)
-    if found[best] == 0:
-        names = ", ".join(EXERCISES[g].function for g in ASSIGNMENTS[best])
-        raise NotebookError(f"{nb.path}: none of the graded exercises ({names}) is in this notebook: is it the right file?")
-    return best
+    for count in (lambda a: sum(g in ids for g in a.grade_ids),
+                  lambda a: sum(e.function in defs for e in a.exercises)):
+        found = {a.id: count(a) for a in ASSIGNMENTS.values()}
+        best = max(found, key=lambda k: (found[k], k))
+        if found[best]:
+            return best
+    known = "; ".join(f"{a.id}: {', '.join(e.function for e in a.exercises)}" for a in ASSIGNMENTS.values())
+    raise NotebookError(f"{nb.path}: none of the graded exercises is in this notebook ({known}): is it the right file?")
 
 
 def plan_exercises(nb: Notebook, assignment: str, only: list[str] | None = None) -> list[Planned]:
     code = [c for c in nb.cells if c.is_code]
     out = []
-    for g in ASSIGNMENTS[assignment]:
+    for ex in ASSIGNMENTS[assignment].exercises:
+        g = ex.grade_id
         if only and g not in only:
             continue
-        ex = EXERCISES[g]
         sols = [c for c in code if c.grade_id == g and not c.is_test] or \
                [c for c in code if not c.is_test and ex.function in c.defines()]
         sol = sols[-1] if sols else None
@@ -106,11 +118,27 @@ def plan_exercises(nb: Notebook, assignment: str, only: list[str] | None = None)
     return out
 
 
-def _task(k: int, p: Planned, cases: list[Case], timeout: float) -> dict:
-    helpers, names = helpers_for(p.exercise)
+_IMPORTS = re.compile(r"^\s*(?:import|from)\s+(tensorflow|keras|nst_utils|matplotlib)\b", re.M)
+
+
+def preload_for(assignments: list[Assignment], cells: list[Cell]) -> str | None:
+    """The modules a sandbox imports before forking (``None``: the zygote's default, TensorFlow included).
+
+    TensorFlow assignments get the default. A NumPy-only one gets NumPy, plus Matplotlib and TensorFlow
+    when the cells it runs import them (each exercise's process would import them again otherwise)."""
+    if any(a.needs_tensorflow for a in assignments):
+        return None
+    imported = {m for c in cells for m in _IMPORTS.findall(c.source)}
+    if imported & {"tensorflow", "keras", "nst_utils"}:
+        return None
+    return "numpy" + (",matplotlib,matplotlib.pyplot" if "matplotlib" in imported else "")
+
+
+def _task(k: int, a: Assignment, p: Planned, cases: list[Case], timeout: float) -> dict:
+    helpers, names = a.helpers_for(p.exercise)
     return {"type": "run", "id": k, "function": p.exercise.function, "timeout": timeout, "helpers": helpers,
             "helper_names": names, "cells": [{"number": c.number, "source": c.source} for c in p.cells],
-            "cases": [encode_case(c) for c in cases]}
+            "cases": [encode_case(c, a.needs_tensorflow) for c in cases]}
 
 
 def _outputs(frame: dict | None, start_offset: int | None) -> tuple[str, str]:
@@ -144,6 +172,7 @@ def grade_file(sub: Submission, ctx: Context) -> FileOutcome:
         out.error = str(exc)
         return out
     out.notes += [f"Notebook: {w}." for w in nb.warnings]
+    assignment = ASSIGNMENTS[out.assignment]
     planned = plan_exercises(nb, out.assignment, ctx.only)
     results: dict[str, Result] = {}
     work: list[tuple[int, Planned, list[Case]]] = []
@@ -165,6 +194,7 @@ def grade_file(sub: Submission, ctx: Context) -> FileOutcome:
                 failure = ("file-time", f"the file's time limit of {ctx.file_timeout:g} s was reached")
             elif box is None:
                 box = Sandbox(ctx.plan, ctx.limits, sub.student)
+                box.preload = preload_for([assignment], [c for _, p, _ in work for c in p.cells])
                 launches += 1
                 try:
                     ready = box.start(min(file_deadline, time.monotonic() + ctx.limits.startup_timeout))
@@ -175,7 +205,7 @@ def grade_file(sub: Submission, ctx: Context) -> FileOutcome:
                     peak, box = max(peak, box.peak_mb), None
             if failure is None and box is not None:
                 try:
-                    frame = box.run(_task(k, p, cases, ctx.limits.timeout),
+                    frame = box.run(_task(k, assignment, p, cases, ctx.limits.timeout),
                                     min(file_deadline, time.monotonic() + ctx.limits.timeout + ctx.limits.grace))
                     if frame.get("type") != "done" or frame.get("id") != k:
                         raise SandboxFailure("protocol", "the sandbox answered out of turn")
@@ -185,7 +215,8 @@ def grade_file(sub: Submission, ctx: Context) -> FileOutcome:
                         failure = ("file-time", f"the file's time limit of {ctx.file_timeout:g} s was reached")
                     teardowns.append(box.close())
                     peak, box = max(peak, box.peak_mb), None
-            r = score(p.exercise, cases, frame, failure, ctx.limits.timeout, ctx.limits.file_size_mb, p.solution.number)
+            r = score(p.exercise, cases, frame, failure, ctx.limits.timeout, ctx.limits.file_size_mb, p.solution.number,
+                      assignment.hints)
             parsed = parse_events(frame.get("events", "") if isinstance(frame, dict) and
                                   isinstance(frame.get("events"), str) else "", len(cases))
             before, everything = _outputs(frame, parsed.start_offset)

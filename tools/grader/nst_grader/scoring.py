@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nst_grader import zygote
-from nst_grader.cases import MISTAKE_HINTS, Case, Exercise
+from typing import Mapping
+
+from nst_grader.cases import Case, Exercise
 
 RTOL = 1e-4
 MAX_EVENT_LINES = 10_000
@@ -105,8 +107,14 @@ class Verdict:
     hint: str = ""
 
 
-def compare(got: np.ndarray, case: Case) -> Verdict:
-    """Is ``got`` the expected value of ``case``? If not, say why without showing a number."""
+def compare(got: np.ndarray, case: Case, hints: Mapping[str, str] | None = None, rtol: float = RTOL) -> Verdict:
+    """Is ``got`` the expected value of ``case``? If not, say why without showing a number.
+
+    ``hints``: mistake name -> hint (default: every assignment's hints)."""
+    if hints is None:
+        from nst_grader.assignments import ASSIGNMENTS
+
+        hints = {k: v for a in ASSIGNMENTS.values() for k, v in a.hints.items()}
     exp = np.asarray(case.expected, dtype=np.float64)
     if exp.ndim == 0:
         if got.size != 1:
@@ -121,12 +129,12 @@ def compare(got: np.ndarray, case: Case) -> Verdict:
     if not np.all(np.isfinite(got)):
         return Verdict(False, "the result contains NaN or infinity")
     scale = float(np.max(np.abs(exp))) if exp.size else 0.0
-    if np.allclose(got, exp, rtol=RTOL, atol=1e-6 * max(scale, 1e-12)):
+    if np.allclose(got, exp, rtol=rtol, atol=1e-6 * max(scale, 1e-12)):
         return Verdict(True, "")
     hint = ""
     for name, value in case.mistakes.items():
-        if exp.ndim == 0 and np.isclose(float(got), value, rtol=RTOL, atol=0.0):
-            hint = MISTAKE_HINTS.get(name, "")
+        if exp.ndim == 0 and np.isclose(float(got), value, rtol=rtol, atol=0.0):
+            hint = hints.get(name, "")
             break
     if not hint and exp.ndim == 0 and float(exp) != 0.0 and float(got) != 0.0:
         ratio = float(got) / float(exp)
@@ -170,7 +178,7 @@ def _blocked_name(text: str) -> str:
 
 
 def score(ex: Exercise, cases: list[Case], frame: dict | None, failure: tuple[str, str] | None,
-          timeout: float, file_size_mb: int, solution_cell: int) -> Result:
+          timeout: float, file_size_mb: int, solution_cell: int, hints: Mapping[str, str] | None = None) -> Result:
     """The exercise's result from the zygote's answer (``frame``) or the sandbox's failure."""
     r = Result(ex.grade_id, ex.function, ex.points, "crashed", total=len(cases))
     parsed = parse_events(frame.get("events", "") if isinstance(frame, dict) and isinstance(frame.get("events"), str)
@@ -202,7 +210,7 @@ def score(ex: Exercise, cases: list[Case], frame: dict | None, failure: tuple[st
         }.get(kind, f"The grading of this exercise failed ({kind}).")
         return r
     assert frame is not None
-    passed = [k for k, case in enumerate(cases) if k in parsed.values and compare(parsed.values[k], case).ok]
+    passed = [k for k, case in enumerate(cases) if k in parsed.values and compare(parsed.values[k], case, hints, ex.rtol).ok]
     r.passed = len(passed)
     sig, code = frame.get("signal"), frame.get("exit_code")
     blocked = [t for _, t in parsed.errors.values() if zygote.BLOCKED in t]
@@ -251,7 +259,7 @@ def score(ex: Exercise, cases: list[Case], frame: dict | None, failure: tuple[st
             r.message = f"Hidden test {k + 1} of {len(cases)} ({cases[k].kind}): " + (
                 text if kind == "unreadable" else f"your function raised {text}")
         else:
-            v = compare(parsed.values[k], cases[k])
+            v = compare(parsed.values[k], cases[k], hints, ex.rtol)
             r.status = "failed"
             r.message = f"Hidden test {k + 1} of {len(cases)} ({cases[k].kind}): {v.message}."
             if v.hint:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from nst_grader import __version__
-from nst_grader.cases import ASSIGNMENTS
+from nst_grader.assignments import ASSIGNMENTS
 from nst_grader.discover import discover
 from nst_grader.reports import flags, new_run_dir, write_file_reports, write_gradebook
 from nst_grader.runner import Context, FileOutcome, Submission, grade_file
@@ -104,7 +104,7 @@ def grade_paths(paths: list[str | Path], out: Path, *, limits: Limits | None = N
         check = preflight(plan, limits)
         run = new_run_dir(out)
         seed = seed if seed is not None else secrets.randbits(128)
-        n_ex = max(len(v) for v in ASSIGNMENTS.values())
+        n_ex = max(len(a.exercises) for a in ASSIGNMENTS.values())
         file_timeout = file_timeout or 60 + n_ex * (limits.timeout + 10)
         ctx = Context(seed, plan, limits, file_timeout, only)
         graded_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -132,7 +132,7 @@ def grade_paths(paths: list[str | Path], out: Path, *, limits: Limits | None = N
                                    + (f" [{extra}]" if extra else "")))
         summary.outcomes.sort(key=lambda o: o.submission.student)
         ids = list(dict.fromkeys(r.grade_id for o in summary.outcomes for r in o.results)) or \
-            list(ASSIGNMENTS[next(iter(ASSIGNMENTS))])
+            list(ASSIGNMENTS[next(iter(ASSIGNMENTS))].grade_ids)
         write_gradebook(run, summary.outcomes, problems, ids)
         summary.seconds = round(time.monotonic() - t0, 2)
         info = {

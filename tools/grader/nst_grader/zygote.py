@@ -242,21 +242,34 @@ def _short_traceback(exc: BaseException) -> str:
 
 
 def _decode(value):
-    """Hidden inputs from their JSON form: arrays become float32 tensors, as in the notebook."""
+    """Hidden inputs from their JSON form: ``array`` becomes a float32 tensor, as in the notebook,
+    ``ndarray`` a NumPy array of its dtype (TensorFlow is imported only for ``array`` and ``tensor``)."""
     import numpy as np
-    import tensorflow as tf
 
     kind = value.get("t")
     if kind == "array":
+        import tensorflow as tf
+
         return tf.constant(np.asarray(value["data"], dtype=np.float32).reshape(value["shape"]))
+    if kind == "ndarray":
+        return np.asarray(value["data"], dtype=value["dtype"]).reshape(value["shape"])
     if kind == "float":
         return float(value["v"])
     if kind == "np_float32":
         return np.float32(value["v"])
     if kind == "tensor":
+        import tensorflow as tf
+
         return tf.constant(value["v"], dtype=tf.float32)
     if kind == "dict":
         return {k: _decode(v) for k, v in value["items"]}
+    if kind in ("list", "tuple"):
+        items = [_decode(v) for v in value["items"]]
+        return items if kind == "list" else tuple(items)
+    if kind in ("int", "bool", "str"):
+        return {"int": int, "bool": bool, "str": str}[kind](value["v"])
+    if kind == "none":
+        return None
     raise ValueError(f"unknown value kind {kind!r}")
 
 
@@ -269,6 +282,8 @@ def _child(task: dict, events: int) -> None:
         _write_all(events, (json.dumps(obj, allow_nan=True) + "\n").encode("utf-8"))
 
     try:
+        if "tensorflow" not in sys.modules:  # NumPy-only assignments: do not import it here
+            raise ImportError("TensorFlow not preloaded")
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(1)
