@@ -13,8 +13,6 @@ A mode is a class with ``name``, ``label``, ``help``, ``steps(choices)`` and ``r
 
 from __future__ import annotations
 
-import contextlib
-import io
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
@@ -22,36 +20,22 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from nst_studio.controls import Choices
-from nst_utils import TransferResult, cached_vgg19, colour, model_precision, resolve_precision, style_transfer
+from nst_utils import TransferResult, cached_vgg19, colour, describe_vgg, resolve_precision, style_transfer
 
 #: ``callback(step, image, history) -> stop?``: the image is what the user will get (colours included).
 Callback = Callable[[int, np.ndarray, dict[str, list[float]]], Any]
 
-_NETWORK_LINES: dict[tuple[str, str], str] = {}
-
-
 def describe_network(model) -> str:
-    """One line for a network given from outside: its name, pooling and precision."""
-    pool = type(model.get_layer("block1_pool")).__name__
-    pooling = "average" if pool.startswith("Average") else "max"
-    return f"{model.name.upper()}: {pooling} pooling; computing in {model_precision(model)}"
+    """One line about a network: the library's own description (weights, pooling, precision)."""
+    return describe_vgg(model)
 
 
 def network(pooling: str = "max", precision: str | None = None) -> tuple[Any, str]:
-    """VGG19 with the real weights (built once per process) and the library's line about it.
-
-    The line is the one :func:`nst_utils.load_vgg19` prints when it builds the network (which
-    weights, their quantisation, the pooling, the precision); the studio shows it instead of
-    letting it land in whatever cell or page happens to be listening.
-    """
-    key = (pooling, resolve_precision(precision))
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        model = cached_vgg19(*key)
-    lines = [line for line in printed.getvalue().splitlines() if line.strip()]
-    if lines:
-        _NETWORK_LINES[key] = lines[-1]
-    return model, _NETWORK_LINES.get(key) or describe_network(model)
+    """VGG19 with the real weights (built once per process) and the library's line about it
+    (:func:`nst_utils.describe_vgg`: which weights, their quantisation, the pooling, the precision,
+    read back from the model), which the studio shows on its page."""
+    model = cached_vgg19(pooling, resolve_precision(precision), verbose=False)
+    return model, describe_vgg(model)
 
 
 @dataclass

@@ -42,7 +42,7 @@ from nst_utils.layers import (FILTERS, GATYS_CONTENT_LAYER, GATYS_STYLE_LAYERS, 
                               short_name)
 from nst_utils.loss import LossValues, StyleTransferLoss
 from nst_utils.metrics import psnr, relative_change, relative_error, remaining_style, ssim
-from nst_utils.models import build_vgg, cached_vgg19, layer_names, load_vgg16, load_vgg19, model_precision
+from nst_utils.models import build_vgg, cached_vgg19, describe_vgg, layer_names, load_vgg16, load_vgg19, model_precision
 from nst_utils.outputs import output_dir, project_root
 from nst_utils.precision import resolve_precision
 from nst_utils.quick import is_quick, pick

@@ -81,14 +81,30 @@ def model_precision(model: keras.Model) -> str:
     return model.get_layer("block1_conv1").dtype_policy.name
 
 
-def _say(model: keras.Model, weights: str | None, verbose: bool) -> None:
-    if not verbose:
-        return
-    what = {"imagenet": "ImageNet weights, each conv kernel quantised to 256 levels",
-            "keras": "Keras's full-precision ImageNet weights",
-            None: "RANDOM weights (shape tests only)"}[weights]
+#: What each ``weights=`` choice loads, as :func:`describe_vgg` says it.
+_WEIGHTS_TEXT = {"imagenet": "ImageNet weights, each conv kernel quantised to 256 levels",
+                 "keras": "Keras's full-precision ImageNet weights",
+                 None: "RANDOM weights (shape tests only)"}
+
+
+def describe_vgg(model: keras.Model) -> str:
+    """One line about a VGG model, read back from the model itself: which weights, pooling, precision.
+
+    >>> describe_vgg(load_vgg19(verbose=False))   # doctest: +SKIP
+    'VGG19: ImageNet weights, each conv kernel quantised to 256 levels; max pooling; computing in float32'
+
+    A network not built by this library (no record of its weights) says "weights not recorded".
+    """
+    weights = getattr(model, "_nst_weights", "unknown")
+    what = _WEIGHTS_TEXT.get(weights, "weights not recorded")
     pooling = "average" if isinstance(model.get_layer("block1_pool"), keras.layers.AveragePooling2D) else "max"
-    print(f"{model.name.upper()}: {what}; {pooling} pooling; computing in {model_precision(model)}")
+    return f"{model.name.upper()}: {what}; {pooling} pooling; computing in {model_precision(model)}"
+
+
+def _say(model: keras.Model, weights: str | None, verbose: bool) -> None:
+    model._nst_weights = weights   # what describe_vgg reads back
+    if verbose:
+        print(describe_vgg(model))
 
 
 def load_vgg19(
@@ -147,9 +163,17 @@ def load_vgg16(
 
 @functools.cache
 def _cached(pooling: Pooling, precision: str) -> keras.Model:
-    return load_vgg19("imagenet", pooling, precision=precision)
+    return load_vgg19("imagenet", pooling, precision=precision, verbose=False)
 
 
-def cached_vgg19(pooling: Pooling = "max", precision: str | None = None) -> keras.Model:
-    """:func:`load_vgg19` with the real weights, built once per (pooling, precision) per process."""
-    return _cached(pooling, resolve_precision(precision))
+def cached_vgg19(pooling: Pooling = "max", precision: str | None = None, *, verbose: bool = True) -> keras.Model:
+    """:func:`load_vgg19` with the real weights, built once per (pooling, precision) per process.
+
+    The first call for a (pooling, precision) prints :func:`describe_vgg`'s line unless ``verbose=False``.
+    """
+    key = (pooling, resolve_precision(precision))
+    built = _cached.cache_info().currsize
+    model = _cached(*key)
+    if verbose and _cached.cache_info().currsize > built:
+        print(describe_vgg(model))
+    return model

@@ -8,6 +8,7 @@ How the defaults were chosen is in the README ("The defaults, and how they were 
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
@@ -21,6 +22,11 @@ INITS = ("content", "noise", "image")
 POOLINGS = ("max", "avg")
 #: What the optimizer changes: the pixels, or a decorrelated-colour Fourier spectrum (nst_utils.parameterization).
 PARAMETERIZATIONS = ("pixels", "fourier")
+
+
+def _is_number(value: Any) -> bool:
+    """A real number (Python's or NumPy's, not a bool or a string): what the numeric settings accept."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def style_layer_weights(layers: Mapping[str, float] | Iterable[str]) -> dict[str, float]:
@@ -49,9 +55,15 @@ def style_layer_weights(layers: Mapping[str, float] | Iterable[str]) -> dict[str
     return weights
 
 
+def _default(name: str) -> Any:
+    """The library's default of one setting, read from the dataclass (so a message never quotes a stale one)."""
+    f = next(f for f in dataclasses.fields(Settings) if f.name == name)
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()
+
+
 def _choice(name: str, value: Any, options: tuple[str, ...]) -> None:
     if value not in options:
-        raise ValueError(f"{name}={value!r}: use one of {options}")
+        raise ValueError(f"{name}={value!r}: use one of {options} (the default is {_default(name)!r})")
 
 
 @dataclass(frozen=True)
@@ -100,18 +112,28 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "style_layers", MappingProxyType(style_layer_weights(self.style_layers)))
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
-            raise ValueError(f"steps={self.steps!r}: use a whole number >= 0")
+            raise ValueError(f"steps={self.steps!r}: use a whole number >= 0 (the default is {_default('steps')!r})")
         for name in ("learning_rate",):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be > 0 (the default is 0.02)")
+            if not _is_number(getattr(self, name)) or not getattr(self, name) > 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be a number > 0 "
+                                 f"(the default is {_default(name)!r})")
         for name in ("alpha", "beta", "tv_weight"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
-        if not 0.0 <= self.noise_ratio <= 1.0:
-            raise ValueError(f"noise_ratio={self.noise_ratio!r}: use a fraction in [0, 1]")
-        if not is_layer(self.content_layer):
+            if not _is_number(getattr(self, name)) or not getattr(self, name) >= 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be a number >= 0 "
+                                 f"(the default is {_default(name)!r})")
+        if not _is_number(self.noise_ratio) or not 0.0 <= self.noise_ratio <= 1.0:
+            raise ValueError(f"noise_ratio={self.noise_ratio!r}: use a fraction in [0, 1] "
+                             f"(the default is {_default('noise_ratio')!r})")
+        if not isinstance(self.content_layer, str) or not is_layer(self.content_layer):
             raise ValueError(f"content_layer={self.content_layer!r} is not a VGG layer name; use e.g. "
-                             f"{GATYS_CONTENT_LAYER!r}")
+                             f"{GATYS_CONTENT_LAYER!r} (the default is {_default('content_layer')!r})")
+        # The style statistic is checked now, not when the first loss is built (by name, or an object
+        # with target() and cost(): see nst_utils.statistics.style_statistic).
+        from nst_utils.statistics import style_statistic  # here: statistics imports TensorFlow
+        try:
+            style_statistic(self.style_statistic)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{exc} (the default is {_default('style_statistic')!r})") from None
         _choice("weighting", self.weighting, WEIGHTINGS)
         _choice("init", self.init, INITS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
