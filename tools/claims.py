@@ -275,7 +275,7 @@ class Flag:
         return self.lesson, self.number
 
     def snippet(self, width: int = 100) -> str:
-        s = " ".join(self.sentence.split())
+        s = " ".join(self.sentence.split()).replace("{,}", ",")
         if len(s) <= width:
             return s
         at = s.find(self.number.rstrip("%").strip())
