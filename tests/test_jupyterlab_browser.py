@@ -195,7 +195,8 @@ def test_a_new_student_in_jupyterlab(lab):
     assert "quick mode: True" in shown, f"lesson 00's first cell did not run in quick mode: {shown[:500]!r}"
     chatter = [line for texts in outputs.values() for t in texts for line in t.splitlines() if CHATTER.search(line)]
     assert not chatter, f"TensorFlow start-up lines in lesson 00's outputs: {chatter}"
-    assert stderr[code[0]] == [], f"the set-up cell wrote to stderr: {stderr[code[0]]}"
+    assert stderr[code[0]] == [] and stderr[code[1]] == [], f"the install or set-up cell wrote to stderr: {stderr}"
+    assert outputs[code[0]] == [], f"the install cell printed something in the course's own environment: {outputs[code[0]]}"
     assert errors == 0, "a cell of lesson 00 raised an error"
     assert drawn >= 1 and dropdowns >= 1, "lesson 01's saved widgets were not drawn as widgets"
     as_text = [t[:80] for t in texts_01 if WIDGET_AS_TEXT.search(t)]
