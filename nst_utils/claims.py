@@ -235,12 +235,11 @@ def check_less(a: Any, b: Any, what: str, *, noise: float = 0.0) -> None:
     L-BFGS reaches a lower J_content than Adam: True
     >>> check_less({"starry": 0.2, "scream": 0.6}, 0.5, "every result is closer to the style than halfway")
     Traceback (most recent call last):
-    AssertionError: the claim does not hold: every result is closer to the style than halfway: [scream] 0.6 is not below 0.5
+    AssertionError: the claim does not hold: every result is closer to the style than halfway: [scream] 0.6 is not ...
     """
     noise = _noise(noise, "check_less")
-    _verdict(what, lambda x, y: x < y - noise,
-             lambda x, y: f"{_fmt(x)} is not below {_fmt(y)}" + (f" by more than the noise {_fmt(noise)}" if noise else ""),
-             a, b)
+    by = f" by more than the noise {_fmt(noise)}" if noise else ""
+    _verdict(what, lambda x, y: x < y - noise, lambda x, y: f"{_fmt(x)} is not below {_fmt(y)}{by}", a, b)
 
 
 def check_greater(a: Any, b: Any, what: str, *, noise: float = 0.0) -> None:
@@ -250,9 +249,8 @@ def check_greater(a: Any, b: Any, what: str, *, noise: float = 0.0) -> None:
     conv2_2 keeps more of the photo's structure (higher SSIM): True
     """
     noise = _noise(noise, "check_greater")
-    _verdict(what, lambda x, y: x > y + noise,
-             lambda x, y: f"{_fmt(x)} is not above {_fmt(y)}" + (f" by more than the noise {_fmt(noise)}" if noise else ""),
-             a, b)
+    by = f" by more than the noise {_fmt(noise)}" if noise else ""
+    _verdict(what, lambda x, y: x > y + noise, lambda x, y: f"{_fmt(x)} is not above {_fmt(y)}{by}", a, b)
 
 
 def check_at_most(value: Any, limit: Any, what: str) -> None:

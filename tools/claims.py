@@ -29,9 +29,9 @@ outputs, of any cell; not images, not errors) or a numeric literal in its code c
 code uses; comments and strings do not count). *Matches*: the output value, rounded to the number of
 decimals the Markdown wrote, is the Markdown value (``0.84`` matches ``0.8421``; ``3.2e-6`` matches
 ``3.24e-06``; ``1,000`` matches ``1000``; an integer's trailing zeros are not significant, so
-``108,000`` matches ``108371``, but a percentage's are: ``80%`` is 79.5-80.5 %); a percentage ``p%`` also matches a fraction (``84%``
-matches ``0.8421`` and the code's ``0.84``), and a plain number matches an output percentage divided
-by 100.
+``108,000`` matches ``108371``, but a percentage's are: ``80%`` is 79.5-80.5 %); a percentage ``p%``
+also matches a fraction (``84%`` matches ``0.8421`` and the code's ``0.84``), and a plain number matches
+an output percentage divided by 100.
 
 Weak spots, on purpose: a small percentage (``10%``) is backed by any 0.1 in the code; a number in
 another lesson's output is not backed here (show it again, or compute it); two-digit numbers such as
