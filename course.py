@@ -7,6 +7,7 @@
     python3 course.py student    # instructors: build the student version into student/
     python3 course.py grade FILE # instructors: grade a submission, reports into grading-reports/
     python3 course.py studio     # the style-transfer studio as a web page (voila, http://localhost:8866)
+    python3 course.py book       # the lessons as a static web site with their outputs -> build/book/index.html
     python3 course.py bench      # performance benchmark, JSON into benchmarks/results/
     python3 course.py setup      # only create/update .venv
 
@@ -359,6 +360,14 @@ def studio(extra: list[str]) -> int:
     return _run([str(PY), "-m", "nst_studio", *extra])
 
 
+def book(extra: list[str]) -> int:
+    """The course as a book: every lesson as a web page with its stored outputs, in order, with a table
+    of contents, search and rendered maths, into build/book/ (tools/book.py: Sphinx and myst-nb, settings
+    in book/; nothing is executed). Open build/book/index.html."""
+    setup()
+    return _run([str(PY), str(ROOT / "tools" / "book.py"), *extra])
+
+
 def student(extra: list[str]) -> int:
     """Build the student version of the graded notebooks into student/ (see docs/instructors.md)."""
     setup()
@@ -376,7 +385,7 @@ def grade(extra: list[str]) -> int:
 
 
 COMMANDS = {"lab": lab, "test": test, "execute": execute, "bench": bench, "studio": studio,
-            "student": student, "grade": grade}
+            "book": book, "student": student, "grade": grade}
 
 
 def main(argv: list[str]) -> int:
