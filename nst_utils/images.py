@@ -1,22 +1,36 @@
 """Images in and out: files <-> float32 arrays of shape (1, H, W, 3) with values in [0, 1].
 
 Everything Pillow can read is accepted: grayscale, alpha (composited on white), palette, CMYK,
-16-bit, EXIF-rotated photos (returned upright), any extension or none. Anything that is not a
-usable image raises :class:`ImageError` (a ``ValueError``) naming the file and the reason.
+16-bit, EXIF-rotated photos (returned upright), any extension or none, up to :data:`MAX_PIXELS`
+(a 200-megapixel phone photo). Anything that is not a usable image raises :class:`ImageError` (a
+``ValueError``) naming the file and the reason.
+
+Big photos and memory, when ``max_dim`` is given: a JPEG is decoded at 1/2, 1/4 or 1/8 scale
+(Pillow's ``draft``: libjpeg skips the fine detail), so a 100-megapixel photo loaded at 512 px needs
+a few megabytes; other formats (PNG, TIFF, ...) have no reduced decoding in Pillow and are decoded
+once at full size in their own mode (Pillow keeps RGB in 4 bytes a pixel: 400 MB for 100 megapixels),
+then resized from there, without another full-size copy (in particular no float one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import threading
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Images with more pixels than this are refused before decoding (a "decompression bomb").
 MAX_PIXELS = 200_000_000
+
+_limit_lock = threading.Lock()
+_limit_users = 0
+_limit_saved: int | None = None
 
 PathLike = str | os.PathLike[str]
 
@@ -30,14 +44,46 @@ class ImageError(ValueError):
         super().__init__(f"cannot use {str(path)!r} as an image: {reason}")
 
 
+@contextlib.contextmanager
+def _pillow_limit() -> Iterator[None]:
+    """Pillow's own decompression-bomb limit at :data:`MAX_PIXELS` (never lowered) while files are read.
+
+    Pillow warns above ``Image.MAX_IMAGE_PIXELS`` (89.5 megapixels by default) and refuses twice that
+    in ``Image.open``, before :func:`load_image` could check the size itself and decode a big photo at
+    reduced scale. The limit is raised while any thread is inside this block and put back when the
+    last one leaves; :func:`load_image` refuses more than :data:`MAX_PIXELS` itself, before decoding.
+    """
+    global _limit_users, _limit_saved
+    with _limit_lock:
+        if _limit_users == 0:
+            _limit_saved = Image.MAX_IMAGE_PIXELS
+            if _limit_saved is not None and _limit_saved < MAX_PIXELS:
+                Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+        _limit_users += 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked here
+            yield
+    finally:
+        with _limit_lock:
+            _limit_users -= 1
+            if _limit_users == 0:
+                Image.MAX_IMAGE_PIXELS = _limit_saved
+
+
+def _too_many_pixels(declared: str) -> str:
+    return (f"it declares {declared} pixels, more than the {MAX_PIXELS:,} accepted (MAX_PIXELS); "
+            "shrink it with an image editor first")
+
+
 def _integer_scale(img: Image.Image) -> float | None:
     """Full-scale value of a 16/32-bit integer or float image, None for ordinary 8-bit modes."""
     if img.mode.startswith("I;16"):
         return 65535.0
     if img.mode == "I":
-        return 65535.0 if np.asarray(img).max() > 255 else 255.0
+        return 65535.0 if img.getextrema()[1] > 255 else 255.0
     if img.mode == "F":
-        return 1.0 if np.asarray(img).max() <= 1.0 else 255.0
+        return 1.0 if img.getextrema()[1] <= 1.0 else 255.0
     return None
 
 
@@ -82,11 +128,13 @@ def load_image(path: PathLike, max_dim: int | None = None) -> np.ndarray:
     Args:
         path: any file Pillow can read (the extension does not matter).
         max_dim: if given, resize so that the longer side is ``max_dim`` px, keeping the aspect
-            ratio (up or down). Large JPEGs are decoded at reduced scale first, so a 50-megapixel
-            photo loads quickly and in little memory when ``max_dim`` is small.
+            ratio (up or down). Large JPEGs are decoded at reduced scale first, so a 100-megapixel
+            photo loads quickly and in little memory when ``max_dim`` is small (see the module
+            docstring for other formats).
 
     Raises:
-        ImageError: missing file, directory, empty, not an image, truncated, or absurd dimensions.
+        ImageError: missing file, directory, empty, not an image, damaged or truncated, or more
+            than :data:`MAX_PIXELS` pixels (the message gives its size and the limit).
     """
     p = Path(path)
     _check_max_dim(max_dim)
@@ -97,22 +145,27 @@ def load_image(path: PathLike, max_dim: int | None = None) -> np.ndarray:
     if p.stat().st_size == 0:
         raise ImageError(p, "the file is empty")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as img:
+        with _pillow_limit():
+            with Image.open(p) as img:  # the header only: size and format, nothing decoded yet
                 w, h = img.size
-                if w < 1 or h < 1 or w * h > MAX_PIXELS:
-                    raise ImageError(p, f"it declares {w}x{h} pixels (at most {MAX_PIXELS:,} accepted)")
+                if w < 1 or h < 1:
+                    raise ImageError(p, f"it declares {w}x{h} pixels")
+                if w * h > MAX_PIXELS:
+                    raise ImageError(p, _too_many_pixels(f"{w}x{h} = {w * h:,}"))
+                img.verify()  # the checksums of a PNG's chunks, which decoding does not check
+            with Image.open(p) as img:
                 if max_dim is not None and max(w, h) > 2 * max_dim:
                     img.draft("RGB", (max(1, w * max_dim // max(w, h)), max(1, h * max_dim // max(w, h))))
                 img.load()
-                arr = _pil_to_array(ImageOps.exif_transpose(img), max_dim)
+                ImageOps.exif_transpose(img, in_place=True)  # upright, without a full-size copy
+                arr = _pil_to_array(img, max_dim)
     except ImageError:
         raise
     except UnidentifiedImageError:
         raise ImageError(p, "not an image format Pillow can read (try PNG or JPEG)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(p, f"absurd dimensions ({exc})") from None
+    except Image.DecompressionBombError as exc:  # over twice MAX_PIXELS: Pillow refuses it in Image.open
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise ImageError(p, _too_many_pixels(f"{int(found[1]):,}" if found else f"too many ({exc})")) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(p, f"the file is damaged or truncated ({exc})") from None
     return arr[None, ...]
