@@ -20,7 +20,13 @@ default) divides every term by its target's own size, the cost of an all-zero ac
    \text{ for Gram matrices}\Big)
 
 so each term is a relative squared error: 1 means "as far as an empty image", and every layer, and
-the content, count on the same scale whatever the layer, the image or its size. ``weighting="raw"``
+the content, count on the same scale whatever the layer, the image or its size.
+
+**A batch** (fast style transfer, :mod:`nst_utils.fast`): :meth:`StyleTransferLoss.batch` takes
+outputs :math:`x_b` (B, n_H, n_W, 3) and their own content images :math:`C_b`, and returns the mean
+over the batch of the J above, each image with its own content target :math:`a_C^{(b)}` (balanced:
+divided by its own :math:`\sum (a_C^{(b)})^2`) and the same style targets and weights:
+:math:`J = \frac{1}{B} \sum_b J(x_b; C_b)`, and likewise each part. ``weighting="raw"``
 uses the formulas of lesson 05 as they are (:math:`J_{content}` and :math:`J^{[l]}_{style}` of
 :mod:`nst_utils.costs`). The values the loss returns are always the ones it adds up, so
 ``J == alpha * J_content + beta * J_style + tv_weight * J_TV`` holds in both.
@@ -97,6 +103,7 @@ class StyleTransferLoss:
                     energy = _positive(self.statistic.cost(self.targets[layer], tf.zeros_like(a_S[layer])),
                                        f"the style image's statistic at {layer}")
                 self.layer_weights[layer] = float(lam) / energy
+        self._content_extractor: FeatureExtractor | None = None
         self._use_content = self.a_C is not None and settings.alpha != 0
         self._use_style = bool(self.targets) and settings.beta != 0
         self._weights = {layer: tf.constant(w, tf.float32) for layer, w in self.layer_weights.items()}
@@ -114,16 +121,47 @@ class StyleTransferLoss:
 
     def __call__(self, x: tf.Tensor) -> LossValues:
         """J and its parts for the image x (1, n_H, n_W, 3); differentiable with respect to x."""
+        a_C = self.a_C if self._use_content else None
+        return self._terms(x, self.extractor(x), a_C, self.content_weight)
+
+    def _terms(self, x: tf.Tensor, a_G: dict[str, tf.Tensor], a_C: tf.Tensor | None,
+               content_weight: float | tf.Tensor) -> LossValues:
+        """J of one image x (1, n_H, n_W, 3) from its activations a_G and content target a_C (None: no content)."""
         s = self.settings
-        a_G = self.extractor(x)
         zero = tf.constant(0.0)
-        J_content = (self.content_weight * costs.content_cost(self.a_C, a_G[self.content_layer])
-                     if self._use_content else zero)
+        J_content = (content_weight * costs.content_cost(a_C, a_G[self.content_layer])
+                     if a_C is not None else zero)
         J_style = (tf.add_n([self._weights[layer] * self.statistic.cost(target, a_G[layer])
                              for layer, target in self.targets.items()]) if self._use_style else zero)
         J_tv = costs.total_variation_cost(x) if s.tv_weight else zero
         J = s.alpha * J_content + s.beta * J_style + s.tv_weight * J_tv
         return LossValues(J, J_content, J_style, J_tv)
+
+    def batch(self, content: tf.Tensor | np.ndarray, x: tf.Tensor) -> LossValues:
+        """The batch mean of J and its parts: x (B, n_H, n_W, 3), each x_b with its own content image C_b.
+
+        ``content`` (B, n_H, n_W, 3) in [0, 1] gives each image's content target (no gradient flows
+        into it); the style targets and weights are this loss's. With B = 1 and C the loss's content
+        image this is ``self(x)`` (module docstring). The extractor must reach the content layer.
+        """
+        if self.content_layer not in self.extractor.names:
+            raise ValueError(f"the loss's extractor has no content layer {self.content_layer!r}; build it with "
+                             f"feature_extractor(model, [{self.content_layer!r}, *style layers])")
+        if self._content_extractor is None:
+            self._content_extractor = feature_extractor(self.extractor.model, [self.content_layer]) \
+                if len(self.extractor.names) > 1 else self.extractor
+        a_C = tf.stop_gradient(self._content_extractor(content)[self.content_layer])
+        a_G = self.extractor(x)
+        use_content = self.settings.alpha != 0
+        balanced = self.settings.weighting == "balanced"
+        values = []
+        for b in range(x.shape[0]):
+            one = slice(b, b + 1)
+            a_C_b = a_C[one]
+            weight = (1.0 / tf.maximum(costs.content_cost(a_C_b, tf.zeros_like(a_C_b)), 1e-12)) if balanced else 1.0
+            values.append(self._terms(x[one], {layer: a[one] for layer, a in a_G.items()},
+                                      a_C_b if use_content else None, weight))
+        return LossValues(*(tf.reduce_mean(tf.stack(parts)) for parts in zip(*values)))
 
     def layer_costs(self, x: tf.Tensor | np.ndarray) -> dict[str, float]:
         """The raw J^[l]_style of x at every style layer (no weights), as floats."""

@@ -6,6 +6,7 @@ Every image ships inside an installed package: no download needed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import zipfile
@@ -74,8 +75,9 @@ def test_decoder_upsamples_then_convolves():
         assert keras.layers.Conv2DTranspose not in kinds
         ups = [layer for layer in network.layers if isinstance(layer, keras.layers.UpSampling2D)]
         assert len(ups) == 2 and all(layer.interpolation == "nearest" for layer in ups)
-        following = [network.layers[network.layers.index(up) + 1] for up in ups]
-        assert all(isinstance(layer, keras.layers.Conv2D) for layer in following)
+        after = [[layer for layer in network.layers[network.layers.index(up) + 1:]
+                  if not isinstance(layer, nu.ReflectionPadding2D)][0] for up in ups]   # the padding is no layer of its own in effect
+        assert all(isinstance(layer, keras.layers.Conv2D) for layer in after)
 
 
 def test_same_seed_same_network_and_bad_arguments():
@@ -87,6 +89,30 @@ def test_same_seed_same_network_and_bad_arguments():
         nu.transformation_network(norm="group")
     with pytest.raises(ValueError, match="width=0"):
         nu.transformation_network(width=0)
+
+
+def test_paper_network_mirrors_the_border_in_every_convolution():
+    network = nu.FAST_RECIPES["johnson"].network()
+    convs = [layer for layer in network.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 3 + 2 * 5 + 2 + 1                      # encoder, residual blocks, decoder, output
+    for conv in convs:
+        pad = network.get_layer(f"{conv.name}_pad")
+        assert conv.padding == "valid" and isinstance(pad, nu.ReflectionPadding2D), conv.name
+        assert pad.padding == conv.kernel_size[0] // 2 and conv.input is pad.output, conv.name
+    assert [c.filters for c in convs[:3]] == [32, 64, 128] and network.count_params() == 1_677_635
+
+
+@pytest.mark.parametrize("padding, flat", [("reflect", True), ("zero", False), ("reflect_outer", False)])
+def test_a_flat_image_stays_flat_only_with_reflection_everywhere(padding, flat):
+    # nothing at the border differs from the inside when every conv mirrors it: no frame can be learned
+    network = nu.transformation_network(width=4, residual_blocks=1, padding=padding, skip=False, seed=2)
+    rng = np.random.default_rng(3)
+    for layer in network.layers:          # trained shifts: a flat image's features are flat but not zero
+        if isinstance(layer, nu.InstanceNormalization):
+            layer.beta.assign(rng.uniform(0.2, 1.0, layer.beta.shape).astype(np.float32))
+    out = nu.stylize(network, np.full((1, 40, 48, 3), 0.4, np.float32))
+    spread = float((out.max(axis=(1, 2)) - out.min(axis=(1, 2))).max())
+    assert (spread < 1e-5) == flat, spread
 
 
 def test_instance_norm_normalises_each_image_and_channel():
@@ -103,7 +129,56 @@ def test_instance_norm_normalises_each_image_and_channel():
     np.testing.assert_allclose(np.asarray(layer(3.0 * x + 2.0)), y, atol=1e-3)
 
 
+# --- the recipe ------------------------------------------------------------------------------------------
+
+def test_recipe_is_a_frozen_checked_record():
+    johnson = nu.FAST_RECIPES["johnson"]
+    assert (johnson.width, johnson.residual_blocks, johnson.padding, johnson.norm, johnson.crop,
+            johnson.batch_size, johnson.learning_rate) == (32, 5, "reflect", "instance", 256, 4, 1e-3)
+    assert nu.FAST_RECIPES["width8"].width == 8 and nu.fast_recipe() == nu.FAST_RECIPES["width8"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        johnson.width = 8
+    assert johnson.replace(steps=10).steps == 10 and johnson.steps == 40000
+    for field, bad, allowed in (("width", 0, ">= 1"), ("width", 2.5, ">= 1"), ("padding", "mirror", "'reflect'"),
+                                ("norm", "group", "'instance'"), ("scales", (2, 1), "low <= high"),
+                                ("precision", "float64", "'mixed_float16'"), ("flips", "yes", "True or False")):
+        with pytest.raises(ValueError, match=f"{field}=.*{allowed}"):
+            johnson.replace(**{field: bad})
+    with pytest.raises(TypeError, match="unknown recipe field.*'widht'.*'width'"):
+        johnson.replace(widht=16)
+    with pytest.raises(ValueError, match="recipe='paper'.*'johnson'"):
+        nu.fast_recipe("paper")
+    assert nu.FastRecipe.from_dict(json.loads(json.dumps(johnson.as_dict()))) == johnson
+
+
+def test_training_refuses_unknown_arguments_and_another_recipe(tmp_path, vgg19, photos, style):
+    with pytest.raises(TypeError, match="unknown argument.*'widht'"):
+        nu.train_fast_network(style, photos=photos, widht=4, model=vgg19, **TINY)
+    ckpt = tmp_path / "run.keras"
+    nu.train_fast_network(style, photos=photos, steps=1, checkpoint=ckpt, model=vgg19, **TINY)
+    with pytest.raises(ValueError, match="another recipe.*crop=48, not 40"):
+        nu.train_fast_network(style, photos=photos, steps=2, checkpoint=ckpt, model=vgg19, **{**TINY, "crop": 40})
+
+
 # --- the loss and the data -------------------------------------------------------------------------------
+
+def test_batch_loss_is_the_mean_of_the_optimizations_loss_per_image(vgg19, photos, style):
+    """StyleTransferLoss.batch(C, x) = (1/B) sum_b StyleTransferLoss(C_b, S)(x_b), J and each part."""
+    rng = np.random.default_rng(2)
+    contents = np.concatenate([photos["coffee"][:, :64, :64], photos["astronaut"][:, 10:74, 20:84],
+                               photos["coffee"][:, :64, 32:96]])
+    x = np.clip(contents + rng.normal(0, 0.1, contents.shape), 0, 1).astype(np.float32)
+    for settings in (nu.DEFAULTS, nu.DEFAULTS.replace(weighting="raw", tv_weight=0.5)):
+        loss = nu.StyleTransferLoss(nu.feature_extractor(vgg19, [settings.content_layer, *settings.style_layers]),
+                                    style=style, settings=settings)
+        batch = loss.batch(contents, x)
+        alone = [nu.StyleTransferLoss.build(contents[b:b + 1], style, settings=settings, model=vgg19)(x[b:b + 1])
+                 for b in range(3)]
+        for part, ours in zip(nu.LossValues._fields, batch):
+            expected = np.mean([float(getattr(a, part)) for a in alone])
+            np.testing.assert_allclose(float(ours), expected, rtol=1e-4, atol=1e-7, err_msg=part)
+        assert len({float(a.J_content) for a in alone}) == 3          # three different content targets
+
 
 def test_perceptual_loss_of_one_image_is_the_optimizations_loss(vgg19, photos, style):
     content = photos["coffee"][:, :64, :64]
@@ -133,8 +208,9 @@ def test_crop_sampler_is_random_reproducible_and_resumable(photos):
 
 
 def test_training_photos_need_no_download_and_exclude_the_held_out():
-    assert not set(nu.TRAINING_PHOTOS) & set(nu.HELD_OUT_PHOTOS)
-    for name in nu.TRAINING_PHOTOS:
+    assert not set(nu.ALL_TRAINING_PHOTOS) & set(nu.HELD_OUT_PHOTOS)
+    assert set(nu.TRAINING_PHOTOS) < set(nu.ALL_TRAINING_PHOTOS) == set(nu.FAST_RECIPES["johnson"].photos)
+    for name in nu.ALL_TRAINING_PHOTOS:
         source = nu.SAMPLES[name].source if name in nu.SAMPLES else "skimage"
         assert source != "download", name
         assert nu.load_photo(name, 32).shape[-1] == 3
@@ -170,6 +246,32 @@ def test_checkpoint_is_written_and_resumed(tmp_path, vgg19, photos, style):
     with pytest.raises(ValueError, match="another style"):
         nu.train_fast_network(photos["coffee"][:, :64, :64], photos=photos, steps=8, checkpoint=ckpt,
                               model=vgg19, **TINY)
+
+
+def test_two_plus_two_steps_are_four_straight_steps(tmp_path, vgg19, photos, style):
+    """Resume is exact: weights, Adam's state and the crop generator; the curve is written beside it."""
+    ckpt = tmp_path / "run.keras"
+    first = nu.train_fast_network(style, photos=photos, steps=2, checkpoint=ckpt, model=vgg19, **TINY)
+    resumed = nu.train_fast_network(style, photos=photos, steps=4, checkpoint=ckpt, model=vgg19, **TINY)
+    straight = nu.train_fast_network(style, photos=photos, steps=4, model=vgg19, **TINY)
+    assert first.steps == 2 and resumed.resumed_from == 2 and resumed.steps == 4
+    assert resumed.history["J"] == straight.history["J"]
+    for a, b in zip(weights_of(resumed.network), weights_of(straight.network)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    curve = ckpt.with_suffix(".csv").read_text().splitlines()
+    assert curve[0] == "step,J,J_content,J_style,J_tv,seconds" and len(curve) == 5
+    assert float(curve[4].split(",")[1]) == pytest.approx(resumed.history["J"][3], rel=1e-5)
+    assert [(r["from_step"], r["to_step"]) for r in resumed.info["runs"]] == [(0, 2), (2, 4)]
+    # the compact copy to commit: the same weights, Adam's moments to bfloat16, and it resumes too
+    small = nu.compact_checkpoint(ckpt, tmp_path / "small.keras")
+    assert small.stat().st_size < ckpt.stat().st_size
+    for a, b in zip(weights_of(nu.load_fast_network(small)), weights_of(resumed.network)):
+        np.testing.assert_array_equal(a, b)
+    more = nu.train_fast_network(style, photos=photos, steps=5, checkpoint=small, model=vgg19, **TINY)
+    longer = nu.train_fast_network(style, photos=photos, steps=5, checkpoint=ckpt, model=vgg19, **TINY)
+    assert more.resumed_from == 4 and more.history["J"][:4] == straight.history["J"]
+    for a, b in zip(weights_of(more.network), weights_of(longer.network)):
+        np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 def test_ctrl_c_keeps_a_checkpoint(tmp_path, vgg19, photos, style):
@@ -213,6 +315,13 @@ def test_loading_a_missing_or_garbage_file_names_it(tmp_path):
         nu.load_fast_network(garbage)
     with pytest.raises(FileNotFoundError, match="available: "):
         nu.load_fast_network("no_such_style")
+
+
+def test_the_width8_recipe_is_the_committed_starry_night_networks():
+    from nst_utils.fast.training import _recipe_of
+
+    info = nu.load_fast_network("starry_night").nst_info
+    assert _recipe_of(info).replace(steps=info["training"]["steps"]) == nu.FAST_RECIPES["width8"]
 
 
 def test_committed_networks_load_and_match_the_library_defaults():

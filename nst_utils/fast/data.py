@@ -1,8 +1,18 @@
 """Training photos for the transformation network: no downloads, random crops, flips and scales.
 
 Every training photo ships inside a package the course installs anyway (scikit-image, scikit-learn,
-matplotlib). Six are in the sample catalog (:mod:`nst_utils.samples`); three more come from
+matplotlib). Six are in the sample catalog (:mod:`nst_utils.samples`); the others come from
 scikit-image's data folder. Three photos are held out, never seen in training, to test on.
+
+:data:`TRAINING_PHOTOS` are the nine the first width-8 network was trained on (lesson 09);
+:data:`ALL_TRAINING_PHOTOS` adds every other photograph the installed packages ship (textures of
+brick, grass and gravel, the Moon, a retina, a stained tissue section, a blackboard): the recipe of
+Johnson et al. (:data:`nst_utils.FAST_RECIPES`) uses them all, since the variety of content is what
+generalises. Left out on purpose: drawings and synthetic images (scikit-image's colour wheel, phantom,
+logo, horse silhouette, the motion-blurred clock; matplotlib's gift-box drawing), near-duplicates
+(the right view of the motorcycle stereo pair), flat microscopy (cell) and the 25-px faces of
+``lfw_subset``. The sample paintings in ``$NST_IMAGE_DIR`` are styles, and its one photo, Tuebingen,
+is held out.
 """
 
 from __future__ import annotations
@@ -42,6 +52,17 @@ EXTRA_PHOTOS: dict[str, ExtraPhoto] = {p.name: p for p in [
                "NASA/ESA, HubbleSite (ships with scikit-image)"),
     ExtraPhoto("coins", "coins.png", "Greek coins from Pompeii (grey)", "see scikit-image",
                "Brooklyn Museum Collection (ships with scikit-image)"),
+    ExtraPhoto("brick", "brick.png", "A brick wall (grey)", "CC0", "CC0Textures, Bricks25 (ships with scikit-image)"),
+    ExtraPhoto("grass", "grass.png", "Grass (grey)", "CC0", "linolafett on DeviantArt, Grass 01 (ships with scikit-image)"),
+    ExtraPhoto("gravel", "gravel.png", "Gravel (grey)", "CC0", "CC0Textures, Gravel04 (ships with scikit-image)"),
+    ExtraPhoto("moon", "moon.png", "The surface of the Moon (grey)", "see scikit-image",
+               "ships with scikit-image"),
+    ExtraPhoto("retina", "retina.jpg", "Fundus photograph of a normal left eye", "CC0",
+               "Mikael H\u00e4ggstr\u00f6m, Wikimedia Commons (ships with scikit-image)"),
+    ExtraPhoto("ihc", "ihc.png", "Immunohistochemical staining of colonic glands", "no known copyright restrictions",
+               "Center for Microscopy And Molecular Imaging, CMMI (ships with scikit-image)"),
+    ExtraPhoto("text", "text.png", "Numbers written on a blackboard, at an angle (grey)", "public domain",
+               "Wikipedia, File:Corner.png (ships with scikit-image)"),
 ]}
 
 #: The photos the networks are trained on: all ship inside installed packages, so no download.
@@ -49,6 +70,8 @@ TRAINING_PHOTOS = ("astronaut", "camera", "coffee", "rocket", "china", "flower",
                    "motorcycle", "hubble_deep_field", "coins")
 #: Photos never used in training, to test on (Tuebingen is downloaded once, like the paintings).
 HELD_OUT_PHOTOS = ("tubingen", "chelsea", "grace_hopper")
+#: Every package-shipped photograph that is not held out (module docstring): Johnson et al.'s recipe trains on these.
+ALL_TRAINING_PHOTOS = TRAINING_PHOTOS + ("brick", "grass", "gravel", "moon", "retina", "ihc", "text")
 
 
 def load_photo(name: str, max_dim: int | None = None) -> np.ndarray:
@@ -66,7 +89,8 @@ class CropSampler:
 
     Each crop: pick a photo; resize it so that its longer side is ``size * s``, with ``s`` drawn
     uniformly from ``scales`` (but never so small that the crop does not fit); cut a ``crop`` x ``crop``
-    square at a random position; mirror it left-right with probability 1/2.
+    square at a random position; mirror it left-right with probability 1/2 (``flips=True``; with
+    ``flips=False`` the coin is still tossed, unused, so both draw the same crops otherwise).
 
     ``size`` is the longer side, in px, of the images the network will be used on: the network learns
     brush strokes of a fixed size in pixels, so photos are shown to it at about that scale.
@@ -76,11 +100,13 @@ class CropSampler:
         crop: side of the square crops, px.
         size: the longer side the photos are scaled around, px.
         scales: the range of the random scale factor ``s``.
+        flips: mirror half of the crops left-right.
         seed: seeds the random choices; ``state``/``set_state`` save and restore them (resume).
     """
 
     def __init__(self, photos: dict[str, np.ndarray] | Iterable[str] = TRAINING_PHOTOS, *, crop: int = 128,
-                 size: int = 256, scales: tuple[float, float] = (0.75, 1.5), seed: int = 0) -> None:
+                 size: int = 256, scales: tuple[float, float] = (0.75, 1.5), flips: bool = True,
+                 seed: int = 0) -> None:
         if not isinstance(photos, dict):
             photos = {name: load_photo(name) for name in photos}
         if not photos:
@@ -89,6 +115,7 @@ class CropSampler:
             raise ValueError(f"scales={scales!r}: use (low, high) with 0 < low <= high")
         self.names = list(photos)
         self.crop, self.size, self.scales = int(crop), int(size), (float(scales[0]), float(scales[1]))
+        self.flips = bool(flips)
         self._pil = {n: Image.fromarray(np.round(np.clip(img[0], 0, 1) * 255).astype(np.uint8))
                      for n, img in photos.items()}
         self.rng = np.random.default_rng(seed)
@@ -111,7 +138,7 @@ class CropSampler:
         resized = img.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=2.0)
         top, left = int(self.rng.integers(nh - self.crop + 1)), int(self.rng.integers(nw - self.crop + 1))
         out = np.asarray(resized.crop((left, top, left + self.crop, top + self.crop)), np.float32) / 255.0
-        if self.rng.random() < 0.5:
+        if self.rng.random() < 0.5 and self.flips:
             out = out[:, ::-1]
         return np.ascontiguousarray(out), name
 

@@ -20,7 +20,13 @@ block: no ReLU). Johnson's last conv ends in a squashing function and is the ima
 it is a change added to the photo (in logit units, :class:`PhotoPlusChange`) and starts at zero, so
 training starts from the photo, as the optimization does, instead of from a random image: with a few
 thousand training crops instead of Johnson's 160,000, the network need not first learn to copy the
-photo. The first and last convs see the border mirrored (:class:`ReflectionPadding2D`).
+photo.
+
+**Padding.** With ``padding="reflect"`` (Johnson et al.'s recipe, :data:`nst_utils.FAST_RECIPES`) every
+conv sees the border mirrored (:class:`ReflectionPadding2D`, then an unpadded conv): nothing at the border
+differs from the inside, so nothing teaches the network to paint a frame. ``"zero"`` pads every conv with
+zeros (Keras's ``padding="same"``), and ``"reflect_outer"`` (the default of :func:`transformation_network`,
+as for the first width-8 network of the course) mirrors for the 9x9 first and last convs only, zeros inside.
 
 The decoder enlarges by nearest-neighbour upsampling and *then* convolves, instead of
 Johnson's transposed convolutions with stride 2: a 3x3 transposed conv with stride 2 adds up 1, 2 or
@@ -42,10 +48,8 @@ from nst_utils._tf import tf  # noqa: F401  (first: imports TensorFlow quietly)
 import keras
 import numpy as np
 
+from nst_utils.fast.recipe import NORMS, PADDINGS
 from nst_utils.images import as_image
-
-#: The normalisations the network can use between a conv and its ReLU.
-NORMS = ("instance", "batch")
 
 
 @keras.saving.register_keras_serializable(package="nst_utils")
@@ -134,7 +138,7 @@ class PhotoPlusChange(keras.layers.Layer):
 
 
 def transformation_network(width: int = 8, residual_blocks: int = 5, *, norm: str = "instance",
-                           kernel: int = 9, skip: bool = True, seed: int = 0,
+                           kernel: int = 9, skip: bool = True, seed: int = 0, padding: str = "reflect_outer",
                            name: str = "transformation_network") -> keras.Model:
     """Johnson et al.'s image transformation network, narrowed: (B, H, W, 3) in [0, 1] -> same, in [0, 1].
 
@@ -147,19 +151,25 @@ def transformation_network(width: int = 8, residual_blocks: int = 5, *, norm: st
             conv starts at zero, so the untrained network returns the photo, as the optimization starts
             from it. ``False``: Johnson et al.'s output, a sigmoid of the last conv, from random weights.
         seed: seeds the initial weights: the same seed gives the same network.
+        padding: ``"reflect"`` (every conv sees the border mirrored: Johnson et al.'s recipe), ``"zero"``,
+            or ``"reflect_outer"`` (the first and last conv only: the width-8 network; module docstring).
 
+    :meth:`nst_utils.FastRecipe.network` builds the network of a recipe (Johnson et al.'s: width 32).
     H and W must be multiples of 4 for the output to have the input's size (:func:`stylize` pads).
     """
     if norm not in NORMS:
         raise ValueError(f"norm={norm!r}: use one of {NORMS}")
+    if padding not in PADDINGS:
+        raise ValueError(f"padding={padding!r}: use one of {PADDINGS}")
     for what, value, least in (("width", width, 1), ("residual_blocks", residual_blocks, 0), ("kernel", kernel, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"{what}={value!r}: use a whole number >= {least}")
     layers = keras.layers
     seeds = iter(range(seed * 1000, seed * 1000 + 1000))
 
-    def conv(x, filters, size, name, strides=1, reflect=False, zero=False, **kw):
-        if reflect:         # the large first and last convs: mirror the border instead of padding with zeros
+    def conv(x, filters, size, name, strides=1, outer=False, zero=False, **kw):
+        reflect = padding == "reflect" or (padding == "reflect_outer" and outer)
+        if reflect:         # mirror the border (size // 2 px) and convolve without padding
             x = ReflectionPadding2D(size // 2, name=f"{name}_pad")(x)
         init = "zeros" if zero else keras.initializers.GlorotUniform(seed=next(seeds))
         return layers.Conv2D(filters, size, strides=strides, padding="valid" if reflect else "same", name=name,
@@ -170,12 +180,12 @@ def transformation_network(width: int = 8, residual_blocks: int = 5, *, norm: st
             return InstanceNormalization(name=f"{name}_in")(x)
         return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x)
 
-    def block(x, filters, size, name, strides=1, relu=True, reflect=False):
-        x = normalise(conv(x, filters, size, name, strides, reflect, use_bias=False), name)
+    def block(x, filters, size, name, strides=1, relu=True, outer=False):
+        x = normalise(conv(x, filters, size, name, strides, outer, use_bias=False), name)
         return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
     image = keras.Input(shape=(None, None, 3), name="content")
-    x = block(image, width, kernel, "enc1", reflect=True)
+    x = block(image, width, kernel, "enc1", outer=True)
     x = block(x, 2 * width, 3, "enc2", strides=2)
     x = block(x, 4 * width, 3, "enc3", strides=2)
     for r in range(1, residual_blocks + 1):
@@ -187,10 +197,10 @@ def transformation_network(width: int = 8, residual_blocks: int = 5, *, norm: st
     x = layers.UpSampling2D(2, interpolation="nearest", name="dec2_up")(x)
     x = block(x, width, 3, "dec2")
     if skip:
-        change = conv(x, 3, kernel, "out", reflect=True, zero=True)
+        change = conv(x, 3, kernel, "out", outer=True, zero=True)
         out = PhotoPlusChange(name="photo_plus_change")([image, change])
     else:
-        out = conv(x, 3, kernel, "out", reflect=True, activation="sigmoid")
+        out = conv(x, 3, kernel, "out", outer=True, activation="sigmoid")
     return keras.Model(image, out, name=name)
 
 

@@ -7,16 +7,20 @@ costs), averaged over a batch of training crops :math:`C_b` and the network's ou
 .. math:: J(W) = \frac{1}{B} \sum_b \Big[\alpha\, J_{content}(C_b, x_b) + \beta\, J_{style}(S, x_b)
    + w_{TV}\, J_{TV}(x_b)\Big]
 
-with the same layers, weighting and weights (:data:`nst_utils.DEFAULTS` unless changed). The style
-targets are computed once; the content target changes with every crop, and with the balanced weighting
-each crop's content term is divided by its own size, as the optimization divides by the photo's.
-Only the network's weights :math:`W` change; VGG19 stays frozen.
+with the same layers, weighting and weights (:data:`nst_utils.DEFAULTS` unless changed): it *is*
+:meth:`nst_utils.StyleTransferLoss.batch`, not a second implementation. The style targets are computed
+once; the content target changes with every crop, and with the balanced weighting each crop's content
+term is divided by its own size, as the optimization divides by the photo's. Only the network's
+weights :math:`W` change; VGG19 stays frozen.
+
+What is trained, on what, for how long: a :class:`nst_utils.FastRecipe` (:mod:`nst_utils.fast.recipe`).
 
 Checkpoints and trained networks are ``.keras`` files (:mod:`nst_utils.fast.files`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -29,10 +33,10 @@ from nst_utils._tf import tf  # first: imports TensorFlow quietly
 import keras
 import numpy as np
 
-from nst_utils import costs
-from nst_utils.fast.data import TRAINING_PHOTOS, CropSampler, load_photo
+from nst_utils.fast.data import CropSampler, load_photo
 from nst_utils.fast.files import read_network, write_network
-from nst_utils.fast.network import transformation_network
+from nst_utils.fast.recipe import FastRecipe, fast_recipe
+from nst_utils.fast.speed import machine_description
 from nst_utils.features import feature_extractor
 from nst_utils.images import as_image
 from nst_utils.loss import LossValues, StyleTransferLoss
@@ -48,6 +52,10 @@ _MATCH = ("alpha", "beta", "tv_weight", "content_layer", "style_layers", "weight
 class PerceptualLoss:
     """J of a batch of outputs x (B, n_H, n_W, 3) of the content crops C (same shape): see the module docstring.
 
+    Not a second implementation: it is :meth:`nst_utils.StyleTransferLoss.batch` of a
+    :class:`nst_utils.StyleTransferLoss` built once from the style image, whose extractor reaches the
+    content layer and the style layers.
+
     Args:
         style: the style image (1, H, W, 3) in [0, 1].
         settings: the loss's settings (alpha, beta, tv_weight, layers, weighting, statistic, pooling).
@@ -62,28 +70,11 @@ class PerceptualLoss:
         model = model if model is not None else cached_vgg19(settings.pooling, resolve_precision(settings.precision))
         self.settings = settings
         self.extractor = feature_extractor(model, [settings.content_layer, *settings.style_layers])
-        self.content_extractor = feature_extractor(model, [settings.content_layer])   # C needs no more
         self.style_loss = StyleTransferLoss(self.extractor, style=style, settings=settings)
-        self._balanced = settings.weighting == "balanced"
-        self._weights = {l: tf.constant(w, tf.float32) for l, w in self.style_loss.layer_weights.items()}
 
     def __call__(self, content: tf.Tensor, x: tf.Tensor) -> LossValues:
         """The batch means of J and its parts (as J adds them up); differentiable with respect to x."""
-        s, layer, statistic = self.settings, self.settings.content_layer, self.style_loss.statistic
-        a_C = tf.stop_gradient(self.content_extractor(content)[layer])
-        a_G = self.extractor(x)
-        J_content, J_style, J_tv = [], [], []
-        for b in range(x.shape[0]):
-            one = slice(b, b + 1)
-            Jc = costs.content_cost(a_C[one], a_G[layer][one])
-            if self._balanced:   # relative to this crop's own content, as the optimization does for its photo
-                Jc = Jc / tf.maximum(costs.content_cost(a_C[one], tf.zeros_like(a_C[one])), 1e-12)
-            J_content.append(Jc)
-            J_style.append(tf.add_n([self._weights[l] * statistic.cost(target, a_G[l][one])
-                                     for l, target in self.style_loss.targets.items()]))
-            J_tv.append(costs.total_variation_cost(x[one]) if s.tv_weight else tf.constant(0.0))
-        Jc, Js, Jtv = (tf.reduce_mean(tf.stack(v)) for v in (J_content, J_style, J_tv))
-        return LossValues(s.alpha * Jc + s.beta * Js + s.tv_weight * Jtv, Jc, Js, Jtv)
+        return self.style_loss.batch(content, x)
 
 
 @dataclass
@@ -127,24 +118,52 @@ def _fingerprint(image: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(image, np.float32).tobytes()).hexdigest()[:16]
 
 
+def _split_changes(changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keyword changes -> (recipe fields, loss settings); a name that is neither is refused with both lists."""
+    recipe_fields, setting_fields = set(FastRecipe.fields()), {f.name for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(changes) - recipe_fields - setting_fields)
+    if unknown:
+        raise TypeError(f"unknown argument(s) {unknown}: the recipe's fields are {list(FastRecipe.fields())}, "
+                        f"the loss's settings {sorted(setting_fields)}")
+    return ({k: v for k, v in changes.items() if k in recipe_fields},
+            {k: v for k, v in changes.items() if k not in recipe_fields})
+
+
+def _recipe_of(saved: dict[str, Any]) -> FastRecipe | None:
+    """The recipe a checkpoint was trained with (files written before recipes existed: rebuilt from their record)."""
+    if "recipe" in saved:
+        return FastRecipe.from_dict(saved["recipe"])
+    a, t = saved.get("architecture"), saved.get("training")
+    if not a or not t:
+        return None
+    try:
+        return FastRecipe(width=a["width"], residual_blocks=a["residual_blocks"], norm=a["norm"], kernel=a["kernel"],
+                          padding="reflect_outer", crop=t["crop"], size=t["size"], scales=tuple(t["scales"]),
+                          photos=tuple(t["photos"]), batch_size=t["batch_size"], learning_rate=t["learning_rate"],
+                          seed=t["seed"])
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _write_curve(path: Path, history: dict[str, list[float]]) -> None:
+    """The training curve as CSV (step, J, J_content, J_style, J_tv, seconds), written atomically."""
+    keys = ("J", "J_content", "J_style", "J_tv", "seconds")
+    lines = ["step," + ",".join(keys)]
+    lines += [f"{i + 1}," + ",".join(f"{history[k][i]:.6g}" for k in keys) for i in range(len(history["J"]))]
+    part = path.with_name(f".{path.name}.part")
+    part.write_text("\n".join(lines) + "\n")
+    os.replace(part, path)
+
+
 def train_fast_network(
     style: Any,
+    recipe: FastRecipe | str | None = None,
     *,
-    steps: int = 400,
-    batch_size: int = 4,
-    crop: int = 128,
-    size: int = 256,
-    scales: tuple[float, float] = (0.75, 1.5),
-    width: int = 8,
-    residual_blocks: int = 5,
-    norm: str = "instance",
-    kernel: int = 9,
-    learning_rate: float = 2e-3,
-    photos: Iterable[str] | dict[str, np.ndarray] = TRAINING_PHOTOS,
     settings: Settings | None = None,
-    seed: int = 0,
+    photos: Iterable[str] | dict[str, np.ndarray] | None = None,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 100,
+    checkpoint_seconds: float | None = None,
     resume: bool = True,
     callback: Callable[[int, keras.Model, dict[str, list[float]]], Any] | None = None,
     callback_every: int = 50,
@@ -152,70 +171,90 @@ def train_fast_network(
     model=None,
     **changes: Any,
 ) -> FastTraining:
-    """Train a transformation network for one style (Johnson et al. 2016): the recipe of the committed networks.
+    """Train a transformation network for one style (Johnson et al. 2016) by a :class:`nst_utils.FastRecipe`.
 
     Args:
         style: a sample name (``"starry_night"``) or anything :func:`nst_utils.as_image` takes; loaded
-            with its longer side ``size`` px, like the optimization's style image.
-        steps: Adam steps in all (a resumed run continues up to ``steps``).
-        batch_size, crop, size, scales: ``batch_size`` random crops of ``crop`` px per step from the
-            ``photos``, scaled around ``size`` px (:class:`nst_utils.CropSampler`).
-        width, residual_blocks, norm, kernel: the network (:func:`nst_utils.transformation_network`).
-        learning_rate: Adam's step size for the network's weights (constant, so a resumed run continues
-            exactly as an uninterrupted one would).
-        photos: names (:data:`nst_utils.TRAINING_PHOTOS` by default) or ``{name: image}``.
-        settings, **changes: the loss's settings (default :data:`nst_utils.DEFAULTS`; ``beta=...`` etc.).
-        seed: seeds the initial weights and the crops; the same seed on the same machine gives the same
-            network as far as TensorFlow's CPU kernels are deterministic.
-        checkpoint: a ``.keras`` path: written every ``checkpoint_every`` steps, at the end and on
-            Ctrl-C; with ``resume=True`` an existing one is continued (same style and settings only).
+            with its longer side ``recipe.size`` px, like the optimization's style image.
+        recipe: a :class:`nst_utils.FastRecipe` or a name from :data:`nst_utils.FAST_RECIPES`
+            (default ``"width8"``, the recipe of the network the course first shipped;
+            ``"johnson"`` is the paper's).
+        settings: the loss's settings (default :data:`nst_utils.DEFAULTS`).
+        photos: ``{name: image}`` to train on instead of loading ``recipe.photos`` by name (their
+            names become the recipe's ``photos``).
+        **changes: recipe fields (``steps=2000``, ``crop=128``, ``width=16``, ...) and loss settings
+            (``beta=1e2``, ...) changed by name, checked; an unknown name is refused.
+        checkpoint: a ``.keras`` path, written every ``checkpoint_every`` steps (and every
+            ``checkpoint_seconds`` of training if given), at the end and on Ctrl-C, with the training
+            curve as CSV beside it (``<name>.csv``). With ``resume=True`` an existing one is continued
+            exactly (weights, Adam's state, the crop generator), up to ``recipe.steps``; it must have
+            the same style, loss settings and recipe (but ``steps`` and ``precision``).
         callback: ``callback(step, network, history)`` every ``callback_every`` steps; True stops.
         progress: show a progress bar.
-        model: the VGG for the loss (default: VGG19 with the settings' pooling and precision).
+        model: the VGG for the loss (default: VGG19 with the settings' pooling and the recipe's precision).
+
+    The loss is :class:`PerceptualLoss`: :meth:`nst_utils.StyleTransferLoss.batch`, the batch mean of
+    the optimization's J. The seed seeds the initial weights and the crops; the same seed on the same
+    machine gives the same network as far as TensorFlow's CPU kernels are deterministic.
 
     Returns:
         A :class:`FastTraining`. Ctrl-C (KeyboardInterrupt) also returns one, and writes the checkpoint.
     """
     t0 = time.perf_counter()
-    settings = (settings or DEFAULTS).replace(**changes)
-    settings = settings.replace(precision=resolve_precision(settings.precision) if model is None
-                                else model.get_layer("block1_conv1").dtype_policy.name)
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps={steps!r}: use a whole number >= 0")
-    if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every={checkpoint_every!r}: use a whole number >= 1")
-    style_image, style_name = _style_image(style, size)
-    photo_images = photos if isinstance(photos, dict) else {n: load_photo(n) for n in photos}
-    sampler = CropSampler(photo_images, crop=crop, size=size, scales=scales, seed=seed)
-    loss = PerceptualLoss(style_image, settings=settings, model=model)
-    loss.extractor.check_size((1, crop, crop, 3), "a training crop")
-
-    info: dict[str, Any] = {
-        "format": 1, "style": style_name, "style_fingerprint": _fingerprint(style_image),
-        "style_shape": list(style_image.shape[1:3]),
-        "settings": {k: settings.as_dict()[k] for k in (*_MATCH, "precision")},
-        "architecture": {"width": width, "residual_blocks": residual_blocks, "norm": norm, "kernel": kernel},
-        "training": {"steps": 0, "batch_size": batch_size, "crop": crop, "size": size, "scales": list(scales),
-                     "learning_rate": learning_rate, "photos": list(photo_images), "seed": seed, "seconds": 0.0},
-    }
-    history: dict[str, list[float]] = {k: [] for k in ("J", "J_content", "J_style", "J_tv", "seconds")}
-    optimizer_state = None
+    recipe_changes, setting_changes = _split_changes(changes)
+    if isinstance(photos, dict):
+        recipe_changes["photos"] = tuple(photos)
+    elif photos is not None:
+        recipe_changes["photos"] = tuple(photos)
+    recipe = fast_recipe(recipe, **recipe_changes)
+    precision = (model.get_layer("block1_conv1").dtype_policy.name if model is not None
+                 else resolve_precision(recipe.precision))
+    settings = (settings or DEFAULTS).replace(**setting_changes).replace(precision=precision)
+    for name, value in (("checkpoint_every", checkpoint_every), ("callback_every", callback_every)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r}: use a whole number >= 1")
+    if checkpoint_seconds is not None and not checkpoint_seconds > 0:
+        raise ValueError(f"checkpoint_seconds={checkpoint_seconds!r}: use a number of seconds > 0, or None")
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and path.suffix != ".keras":
         raise ValueError(f"checkpoint={str(path)!r}: the file name must end in .keras")
+    style_image, style_name = _style_image(style, recipe.size)
+    photo_images = photos if isinstance(photos, dict) else {n: load_photo(n) for n in recipe.photos}
+    sampler = CropSampler(photo_images, crop=recipe.crop, size=recipe.size, scales=recipe.scales,
+                          flips=recipe.flips, seed=recipe.seed)
+    loss = PerceptualLoss(style_image, settings=settings, model=model)
+    loss.extractor.check_size((1, recipe.crop, recipe.crop, 3), "a training crop")
+
+    info: dict[str, Any] = {
+        "format": 2, "style": style_name, "style_fingerprint": _fingerprint(style_image),
+        "style_shape": list(style_image.shape[1:3]),
+        "settings": {k: settings.as_dict()[k] for k in (*_MATCH, "precision")},
+        "recipe": recipe.as_dict(),
+        "architecture": {"width": recipe.width, "residual_blocks": recipe.residual_blocks, "norm": recipe.norm,
+                         "kernel": recipe.kernel, "padding": recipe.padding, "skip": recipe.skip},
+        "training": {"steps": 0, "batch_size": recipe.batch_size, "crop": recipe.crop, "size": recipe.size,
+                     "scales": list(recipe.scales), "learning_rate": recipe.learning_rate,
+                     "photos": list(photo_images), "seed": recipe.seed, "seconds": 0.0},
+        "runs": [],
+    }
+    history: dict[str, list[float]] = {k: [] for k in ("J", "J_content", "J_style", "J_tv", "seconds")}
+    optimizer_state = None
     if path is not None and resume and path.exists():
         network, saved, optimizer_state = read_network(path)
-        _check_same(path, saved, info)
-        info["architecture"], info["training"] = saved["architecture"], {**info["training"], **{
-            k: saved["training"][k] for k in ("steps", "seconds")}}
+        _check_same(path, saved, info, recipe)
+        info["training"] = {**info["training"], **{k: saved["training"][k] for k in ("steps", "seconds")}}
+        info["runs"] = list(saved.get("runs", []))
         history = {k: list(v) for k, v in saved["history"].items()}
         sampler.set_state(saved["data_rng"])
     else:
-        network = transformation_network(width, residual_blocks, norm=norm, kernel=kernel, seed=seed)
+        network = recipe.network()
     start = info["training"]["steps"]
     trained_before = info["training"]["seconds"]
+    run_record = {"from_step": start, "to_step": start, "seconds": 0.0, "machine": machine_description(),
+                  "precision": precision}
+    info["runs"].append(run_record)
 
-    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer = keras.optimizers.Adam(recipe.learning_rate)
     optimizer.build(network.trainable_variables)
     if optimizer_state is not None:
         for variable, value in zip(optimizer.variables, optimizer_state):
@@ -234,17 +273,19 @@ def train_fast_network(
             return
         info["training"]["steps"], info["data_rng"] = done, sampler.state()
         info["training"]["seconds"] = trained_before + train_seconds
+        run_record.update(to_step=done, seconds=train_seconds)
         write_network(network, path, {**info, "history": history}, [v.numpy() for v in optimizer.variables])
+        _write_curve(path.with_suffix(".csv"), history)
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=steps, initial=min(start, steps), disable=not progress, desc="training", unit="step",
-               leave=False)
-    done, stopped, train_seconds = start, None, 0.0
+    bar = tqdm(total=recipe.steps, initial=min(start, recipe.steps), disable=not progress, desc="training",
+               unit="step", leave=False)
+    done, stopped, train_seconds, saved_at = start, None, 0.0, 0.0
     try:
-        while done < steps:
+        while done < recipe.steps:
             t = time.perf_counter()
-            values = train_step(tf.constant(sampler.batch(batch_size)))
+            values = train_step(tf.constant(sampler.batch(recipe.batch_size)))
             done += 1                  # at once: the weights have changed (Ctrl-C may come any moment)
             train_seconds += time.perf_counter() - t
             for key, value in zip(("J", "J_content", "J_style", "J_tv", "seconds"),
@@ -252,8 +293,11 @@ def train_fast_network(
                 history[key].append(value)
             bar.update(1)
             bar.set_postfix(J=f"{history['J'][-1]:.4g}", refresh=False)
-            if done % checkpoint_every == 0 and done < steps:
+            due = done % checkpoint_every == 0 or (checkpoint_seconds is not None
+                                                    and train_seconds - saved_at >= checkpoint_seconds)
+            if due and done < recipe.steps:
                 save()
+                saved_at = train_seconds
             if callback is not None and done % callback_every == 0 and callback(done, network, history):
                 stopped = "callback"
                 break
@@ -263,13 +307,14 @@ def train_fast_network(
         bar.close()
     save()
     info["training"]["steps"], info["training"]["seconds"] = done, trained_before + train_seconds
+    run_record.update(to_step=done, seconds=train_seconds)
     info.pop("data_rng", None)
     network.nst_info = {**info, "history": history}
     return FastTraining(network, history, done, time.perf_counter() - t0, stopped, start, network.nst_info)
 
 
-def _check_same(path: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
-    """Refuse to resume a checkpoint of another style or other loss settings."""
+def _check_same(path: Path, saved: dict[str, Any], wanted: dict[str, Any], recipe: FastRecipe) -> None:
+    """Refuse to resume a checkpoint of another style, other loss settings or another recipe."""
     if saved.get("style_fingerprint") != wanted["style_fingerprint"]:
         raise ValueError(f"checkpoint {str(path)!r} was trained for another style image "
                          f"({saved.get('style')!r}); delete it, pass resume=False, or name another checkpoint")
@@ -278,3 +323,13 @@ def _check_same(path: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> No
         raise ValueError(f"checkpoint {str(path)!r} was trained with other settings ({', '.join(differ)}: "
                          f"{[saved['settings'].get(k) for k in differ]}); delete it, pass resume=False, "
                          "or name another checkpoint")
+    theirs = _recipe_of(saved)
+    if theirs is None:
+        raise ValueError(f"checkpoint {str(path)!r} records no recipe; delete it or pass resume=False")
+    mine, old = recipe.as_dict(), theirs.as_dict()
+    differ = [k for k in FastRecipe.fields() if k not in ("steps", "precision") and mine[k] != old[k]]
+    if differ:
+        raise ValueError(f"checkpoint {str(path)!r} was trained with another recipe ("
+                         + ", ".join(f"{k}={old[k]!r}, not {mine[k]!r}" for k in differ)
+                         + "); resume it with its own recipe (nu.FastRecipe.from_dict(network.nst_info['recipe'])), "
+                         "pass resume=False, or name another checkpoint")
