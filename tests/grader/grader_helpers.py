@@ -107,17 +107,24 @@ def run_grader(*args: str | Path, timeout: float = 900, env: dict | None = None)
 
 
 def load_run(run_dir: Path) -> dict:
-    """A run folder: its gradebook rows (by report id), student and instructor reports, run.json."""
-    with open(run_dir / "gradebook.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+    """A run folder: its per-file rows (by report id), the gradebook (one row per student), the LMS files,
+    student and instructor reports, run.json."""
+    def table(name: str) -> list[dict]:
+        with open(run_dir / name, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+
+    rows = table("instructor/files.csv")
     return {
         "dir": run_dir,
         "rows": rows,
+        "gradebook": table("gradebook.csv"),
+        "canvas": table("lms-canvas.csv"),
+        "moodle": table("lms-moodle.csv"),
         "by_report": {r["report"]: r for r in rows if r["report"]},
         "student": {p.stem: json.loads(p.read_text()) for p in (run_dir / "students").glob("*.json")},
         "markdown": {p.stem: p.read_text() for p in (run_dir / "students").glob("*.md")},
         "instructor": {p.stem: json.loads(p.read_text()) for p in (run_dir / "instructor").glob("*.json")
-                       if p.name != "run.json"},
+                       if p.name not in ("run.json", "rows.json")},
         "run": json.loads((run_dir / "instructor" / "run.json").read_text()),
     }
 

@@ -86,9 +86,14 @@ def test_student_version(tmp_path):
 
     before = sha256(SOURCE)
     written = build_student_versions(ROOT / "notebooks", tmp_path / "student")
-    assert sha256(SOURCE) == before and tmp_path / "student" / SOURCE.name in written
+    release = tmp_path / "student" / "release" / SOURCE.stem / SOURCE.name  # nbgrader's source/ -> release/
+    assert sha256(SOURCE) == before and release in written
+    assert tmp_path / "student" / "source" / SOURCE.stem / SOURCE.name in written
     src = json.loads(SOURCE.read_text())
-    out = json.loads((tmp_path / "student" / SOURCE.name).read_text())
+    out = json.loads(release.read_text())
+    assert out["metadata"]["nst_grader"] == {"assignment": "05_cost_functions"}  # how grade recognises it
+    source_copy = json.loads((tmp_path / "student" / "source" / SOURCE.stem / SOURCE.name).read_text())
+    assert [cell_source(c) for c in source_copy["cells"]] == [cell_source(c) for c in src["cells"]]
     assert len(src["cells"]) == len(out["cells"])
     text = "".join(cell_source(c) for c in out["cells"] if c["cell_type"] == "code")
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
@@ -132,3 +137,62 @@ def test_exercises_command():
     run = run_grader("exercises")
     assert run.returncode == 0 and "05_cost_functions: 12 points" in run.stdout
     assert "compute_style_cost         2 point(s) (given correct: gram_matrix, compute_layer_style_cost)" in run.stdout
+
+
+def test_shards_run_as_separate_processes_merge_into_the_gradebook_of_one_run(tmp_path):
+    """Three nbgrader students with two files each: graded in one run, and as two shards started at the same
+    time as separate processes (a job array), then merged: the same gradebook, LMS files and per-file table.
+    One sandbox per student (TensorFlow imported once for both files), never one for two students."""
+    import os
+    import subprocess
+    import sys
+
+    from grader_helpers import GRADER
+
+    sub = tmp_path / "submitted"
+    for student, fixture in (("ana", None), ("ben", "partly_wrong.txt"), ("zoë", None)):
+        submission(sub / student / "ps05", "05_cost_functions.ipynb", fixture)
+        submission(sub / student / "ps05-resubmitted", "05_cost_functions.ipynb", "partly_wrong.txt")
+    seed = run_grader("seed").stdout.strip()
+    only = "gram_matrix,compute_layer_style_cost,total_cost"
+    common = ["--seed", seed, "--only", only, "--timeout", "8", "--jobs", "1"]
+    whole = run_grader("grade", sub, "--out", tmp_path / "whole", *common)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    env = {**os.environ, "PYTHONPATH": str(GRADER)}
+    procs = [subprocess.Popen([sys.executable, "-m", "nst_grader", "grade", str(sub), "--out", str(tmp_path / f"s{k}"),
+                               "--shard", f"{k}/2", *common], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for k in (1, 2)]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-3000:]
+    shards = [next((tmp_path / f"s{k}").iterdir()) for k in (1, 2)]
+    sizes = [len(load_run(d)["rows"]) for d in shards]
+    assert sorted(sizes) == [2, 4]  # whole students: 1 and 2 of the 3
+    refused = run_grader("merge", shards[0], "--out", tmp_path / "merged")
+    assert refused.returncode == 2 and "missing [2]" in refused.stderr
+    merged = run_grader("merge", *shards, "--out", tmp_path / "merged")
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    one, both = load_run(next((tmp_path / "whole").iterdir())), load_run(next((tmp_path / "merged").iterdir()))
+    for name in ("gradebook.csv", "lms-canvas.csv", "lms-moodle.csv", "instructor/files.csv"):
+        assert (one["dir"] / name).read_text(encoding="utf-8") == (both["dir"] / name).read_text(encoding="utf-8"), name
+    def undated(reports: dict) -> dict:
+        return {k: {f: v for f, v in r.items() if f != "graded_at"} for k, r in reports.items()}
+
+    assert undated(one["student"]) == undated(both["student"]) and one["markdown"].keys() == both["markdown"].keys()
+    book = {r["id"]: r for r in one["gradebook"]}
+    assert set(book) == {"ana", "ben", "zoë"} and book["zoë"]["student"] == "zoë"
+    files = {}
+    for r in one["rows"]:
+        files.setdefault(r["report"].split("__")[0], []).append(int(r["total"]))
+    assert {k: sorted(v) for k, v in files.items()} == {"ana": [3, 6], "ben": [3, 3], "zoë": [3, 6]}
+    assert (book["ana"]["05_cost_functions"], book["ben"]["05_cost_functions"], book["ana"]["max_points"]) == \
+        ("6", "3", "6")  # the best of a student's files; the most points graded (--only: 6 of 12)
+    assert "several-files:05_cost_functions" in book["ana"]["flags"]
+    assert both["run"]["seed"] == seed and len(both["run"]["shards"]) == 2
+    uids = {}
+    for rid, rep in one["instructor"].items():  # one start per student, for the first of its two files
+        uids.setdefault(rep["group"], []).extend(s["uid"] for s in rep["sandbox"]["starts"])
+        assert rep["sandbox"]["all_processes_gone"] is True
+    assert sorted(len(v) for v in uids.values()) == [1, 1, 1]
+    if os.geteuid() == 0:  # root mode: a random uid per sandbox; three sandboxes, none served two students
+        assert len({v[0] for v in uids.values()}) == 3

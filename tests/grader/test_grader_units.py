@@ -17,7 +17,7 @@ from nst_grader.assignments import ASSIGNMENTS, EXERCISES
 from nst_grader.cases import cases_for, encode_case
 from nst_grader.discover import discover, safe_id
 from nst_grader.notebook import NotebookError, parse_notebook, read_submission
-from nst_grader.reports import new_run_dir, write_gradebook
+from nst_grader.reports import file_rows, new_run_dir, strict, write_file_reports, write_gradebook, write_tables
 from nst_grader.runner import FileOutcome, Submission
 from nst_grader.isolation import make_stub
 from nst_grader.scoring import compare, parse_events
@@ -115,7 +115,7 @@ def test_files_that_are_not_regular_are_refused(tmp_path):
     with pytest.raises(NotebookError, match="not a regular file"):
         read_submission(tmp_path / "fifo.ipynb")
     (tmp_path / "big.ipynb").write_bytes(b" " * 2000)
-    with pytest.raises(NotebookError, match="MB allowed"):
+    with pytest.raises(NotebookError, match="MB the grader reads"):
         read_submission(tmp_path / "big.ipynb", max_bytes=1000)
 
 
@@ -138,6 +138,25 @@ def test_events_from_the_sandbox_are_validated():
     assert 0 in p.errors and p.errors[0][0] == "unreadable"  # the wrong-length one came first
     assert p.errors[1][0] == "unreadable" and p.errors[2][0] == "unreadable"
     assert p.values == {}
+
+
+def test_a_huge_integer_is_a_wrong_answer_not_a_grader_error():
+    """An integer too large for a float (forged by a hostile process, or returned as a Python int) is an
+    infinite value: that hidden test fails, the file is graded."""
+    from nst_grader.scoring import score
+
+    ex = EXERCISES["total_cost"]
+    cases = cases_for(ex, 3, "eve")
+    big = 10 ** 400
+    events = [json.dumps({"ev": "start", "offset": 0})]
+    events += [json.dumps({"ev": "case", "k": k, "shape": [], "data": [big if k == 1 else float(c.expected)]})
+               for k, c in enumerate(cases)]
+    events.append(json.dumps({"ev": "end"}))
+    frame = {"type": "done", "id": 0, "events": "\n".join(events), "exit_code": 0}
+    r = score(ex, cases, frame, None, 30, 16, 5)
+    assert r.status == "failed" and r.points == 0 and r.passed == len(cases) - 1
+    assert "Hidden test 2" in r.message and "infinity" in r.message
+    assert r.detail["cases"][1]["got"] == float("inf")
 
 
 def test_feedback_names_the_mistake_without_numbers():
@@ -178,7 +197,7 @@ def test_student_ids_are_unique_and_safe(tmp_path):
     os.symlink("/etc/passwd", tmp_path / "y" / "link.ipynb")
     subs, problems = discover([tmp_path / "c", tmp_path / "x", tmp_path / "y", weird, tmp_path / "nope.ipynb"])
     ids = {s.student: s for s in subs}
-    assert set(ids) == {"alice", "bob", "alice_sub_x", "bob_sub_x", "HYPERLINK_evil"}
+    assert set(ids) == {"alice", "bob", "alice_sub_x", "bob_sub_x", "HYPERLINK_evil_\u00e9"}
     assert ids["alice"].origin == "nbgrader" and ids["alice_sub_x"].name == "x"
     assert sorted(m.split(": ")[-1] for _, m in problems) == ["No such file or directory", "a symbolic link; not followed"]
     for sid in [*ids, *(p for p, _ in problems)]:
@@ -191,12 +210,105 @@ def test_gradebook_is_a_csv_a_spreadsheet_cannot_run(tmp_path):
     assert new_run_dir(tmp_path) != run  # a second run the same second gets its own folder
     o = FileOutcome(Submission(Path("=cmd|' /C calc'!A0.ipynb"), "cmd_C_calc_A0", "file name", name="=1+1"),
                     error="=HYPERLINK(\"x\")")
-    path = write_gradebook(run, [o], [("-2+3", "@evil")], ["gram_matrix"])
-    rows = list(csv.reader(path.open()))
-    for row in rows[1:]:
-        assert not any(cell[:1] in ("=", "+", "-", "@") for cell in row), row
+    write_tables(run, file_rows([o], [("-2+3", "@evil")]))
+    for name in ("gradebook.csv", "lms-canvas.csv", "lms-moodle.csv", "instructor/files.csv"):
+        rows = list(csv.reader((run / name).open(encoding="utf-8")))
+        assert len(rows) >= 3, name
+        for row in rows[1:]:
+            assert not any(cell[:1] in ("=", "+", "-", "@") for cell in row), (name, row)
     with pytest.raises(FileExistsError):
-        write_gradebook(run, [], [], ["gram_matrix"])
+        write_gradebook(run, [])
+
+
+def _outcome(student: str, group: str, a, points: dict[str, int], name: str = "", error=None):
+    from nst_grader.scoring import Result
+
+    o = FileOutcome(Submission(Path(f"{student}.ipynb"), student, "nbgrader", name=name or group, group=group),
+                    error=error, assignment=a.id)
+    if not error:
+        o.results = [Result(e.grade_id, e.function, e.points, "passed" if points.get(e.grade_id) else "failed",
+                            points=points.get(e.grade_id, 0)) for e in a.exercises]
+    return o
+
+
+def test_one_gradebook_across_assignments_one_row_per_student(tmp_path, monkeypatch):
+    """Two assignments, three students: one gradebook row per student, one column per assignment and the
+    total; Canvas's and Moodle's import columns; a missing assignment is empty and counts 0."""
+    from nst_grader import reports
+    from nst_grader.cases import Assignment, Exercise
+
+    second = Assignment("01_cnn_feature_maps_test", "01_x.ipynb", "Lesson 01: a test assignment",
+                        (Exercise("rf_test", "rf_test", 3, lambda rng: []),), needs_tensorflow=False)
+    monkeypatch.setattr(reports, "ASSIGNMENTS", {**ASSIGNMENTS, second.id: second})
+    first = ASSIGNMENTS["05_cost_functions"]
+    full = {e.grade_id: e.points for e in first.exercises}
+    outcomes = [
+        _outcome("ann__05", "ann", first, full, name="Ann"),
+        _outcome("ann__01", "ann", second, {"rf_test": 3}, name="Ann"),
+        _outcome("bo__05", "bo", first, {"gram_matrix": 2}, name="Bo"),
+        _outcome("bo__01", "bo", second, {}, name="Bo", error="bo.ipynb: not a notebook"),
+        _outcome("cy__01", "cy", second, {"rf_test": 3}, name="Cy"),
+    ]
+    run = new_run_dir(tmp_path)
+    write_tables(run, file_rows(outcomes, []))
+    book = list(csv.DictReader((run / "gradebook.csv").open(encoding="utf-8")))
+    assert list(book[0]) == ["student", "id", "05_cost_functions", second.id, "total", "max_points", "status", "flags"]
+    by = {r["id"]: r for r in book}
+    assert len(book) == 3
+    assert (by["ann"]["05_cost_functions"], by["ann"][second.id], by["ann"]["total"], by["ann"]["max_points"]) == \
+        ("12", "3", "15", "15")
+    assert by["bo"]["total"] == "2" and by["bo"]["status"].startswith("error: ") and "not a notebook" in by["bo"]["status"]
+    assert by["cy"]["05_cost_functions"] == "" and by["cy"]["total"] == "3"
+    canvas = list(csv.reader((run / "lms-canvas.csv").open(encoding="utf-8")))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Lesson 05: the cost functions",
+                         second.title]
+    assert canvas[1][0].strip() == "Points Possible" and canvas[1][5:] == ["12", "3"]
+    assert ["Ann", "", "", "ann", "", "12", "3"] in canvas
+    moodle = list(csv.DictReader((run / "lms-moodle.csv").open(encoding="utf-8")))
+    assert moodle[0] == {"Username": "ann", "Full name": "Ann", "Lesson 05: the cost functions": "12", second.title: "3"}
+    files = list(csv.DictReader((run / "instructor" / "files.csv").open(encoding="utf-8")))
+    assert len(files) == 5
+
+
+def test_names_differing_in_accents_or_script_stay_distinct(tmp_path):
+    names = ["Zo\u00eb", "Zo\u00e9", "Zoe", "\u5f20\u4f1f", "\u674e\u5a1c", "\u0410\u043d\u043d\u0430"]
+    for n in names:
+        p = tmp_path / "submitted" / n / "ps05" / "05_cost_functions.ipynb"
+        p.parent.mkdir(parents=True)
+        p.write_text("{}")
+    subs, problems = discover([tmp_path / "submitted"])
+    assert not problems
+    assert sorted(s.name for s in subs) == sorted(names)
+    assert len({s.student for s in subs}) == len({s.group for s in subs}) == len(names)
+    run = new_run_dir(tmp_path / "out")
+    write_tables(run, file_rows([FileOutcome(s, error="x") for s in subs], []))
+    book = list(csv.DictReader((run / "gradebook.csv").open(encoding="utf-8")))
+    assert sorted(r["student"] for r in book) == sorted(names) and len({r["id"] for r in book}) == len(names)
+
+
+def test_a_file_name_that_is_not_utf8_is_graded_and_reported(tmp_path):
+    folder = os.fsencode(tmp_path / "in")
+    os.makedirs(folder)
+    bad = os.path.join(folder, b"caf\xe9-\xff.ipynb")
+    with open(bad, "w") as f:
+        f.write("{}")
+    subs, problems = discover([tmp_path / "in"])
+    assert len(subs) == 1 and not problems
+    s = subs[0]
+    assert s.student == "caf" and s.name == "caf\\xe9-\\xff"
+    o = FileOutcome(s, error="not a notebook: " + str(s.path))
+    run = new_run_dir(tmp_path / "out")
+    write_file_reports(run, o, "now")
+    write_tables(run, file_rows([o], []))
+    files = list(csv.DictReader((run / "instructor" / "files.csv").open(encoding="utf-8")))
+    assert files[0]["file"].endswith("caf\\xe9-\\xff.ipynb")
+    json.loads((run / "instructor" / "caf.json").read_text(encoding="utf-8"))
+
+
+def test_reports_are_strict_json():
+    data = {"got": [float("nan"), float("inf"), -float("inf"), 1.5], "text": "bad \udcff byte", 3: np.float64("nan")}
+    text = json.dumps(strict(data), allow_nan=False)
+    assert json.loads(text) == {"got": ["NaN", "Infinity", "-Infinity", 1.5], "text": "bad \\udcff byte", "3": "NaN"}
 
 
 # ------------------------------------------------------------------ the reference stubs

@@ -2,7 +2,9 @@
 
 ::
 
-    python -m nst_grader grade PATH... [--out DIR] [--timeout S] [--jobs N] [--unsandboxed]
+    python -m nst_grader grade PATH... [--out DIR] [--timeout S] [--jobs N] [--shard K/N --seed HEX] [--unsandboxed]
+    python -m nst_grader merge RUN_DIR... [--out DIR]   # the shards' run folders -> one run folder
+    python -m nst_grader seed           # a new secret seed (for the shards of one class)
     python -m nst_grader student [--notebooks DIR] [--out DIR]
     python -m nst_grader exercises
     python -m nst_grader check          # what the sandbox does on this machine
@@ -42,17 +44,49 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"error: unknown exercise(s) {', '.join(bad)}; see `python -m nst_grader exercises`", file=sys.stderr)
         return 2
     out = args.out or ((repo_root() or Path.cwd()) / "grading-reports")
+    from nst_grader.supervisor import parse_shard
+
+    try:
+        shard = parse_shard(args.shard)
+        seed = int(args.seed, 16) if args.seed else None
+    except ValueError as exc:
+        print(f"error: {exc if 'shard' in str(exc) else f'--seed {args.seed!r} is not a hex number'}", file=sys.stderr)
+        return 2
+    if shard and seed is None:
+        print("error: --shard needs --seed: every shard of a class must draw the same hidden inputs; make one "
+              "with `python -m nst_grader seed` and give it to every shard", file=sys.stderr)
+        return 2
     try:
         summary = grade_paths(args.paths, out, limits=limits, jobs=args.jobs, file_timeout=args.file_timeout,
-                              only=only, seed=int(args.seed, 16) if args.seed else None,
-                              unsandboxed=args.unsandboxed, python=args.python)
+                              only=only, seed=seed, unsandboxed=args.unsandboxed, python=args.python,
+                              shard=shard)
     except SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     n = len(summary.outcomes)
     print(f"graded {n} file(s) in {summary.seconds:g} s; reports in {summary.run_dir} "
-          f"(gradebook.csv, students/, instructor/)")
+          f"(gradebook.csv, lms-canvas.csv, lms-moodle.csv, students/, instructor/)")
     return 0 if summary.all_graded else 1
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from nst_grader.supervisor import MergeError, merge_runs
+
+    out = args.out or ((repo_root() or Path.cwd()) / "grading-reports")
+    try:
+        run = merge_runs(args.runs, out)
+    except MergeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"merged {len(args.runs)} run folder(s) into {run} (gradebook.csv, lms-canvas.csv, lms-moodle.csv)")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    import secrets
+
+    print(f"{secrets.randbits(128):x}")
+    return 0
 
 
 def _student(args: argparse.Namespace) -> int:
@@ -70,6 +104,10 @@ def _student(args: argparse.Namespace) -> int:
         print(f"wrote {p}")
     if not written:
         print(f"no notebook in {notebooks} has exercises (nbgrader solution cells)")
+    built = {p.parent.name for p in written}
+    for a in ASSIGNMENTS.values():
+        if a.id not in built:
+            print(f"note: {a.id} is graded but {notebooks / a.notebook} has no solution cells: not built")
     return 0
 
 
@@ -132,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--python", help="the Python that runs the notebooks (default: this one)")
     g.add_argument("--unsandboxed", action="store_true",
                    help="run the students' code WITHOUT a sandbox (platforms without bubblewrap; trusted files only)")
+    g.add_argument("--shard", help="K/N: grade only the K-th of N slices of the students (needs --seed); "
+                                   "`merge` then combines the N run folders")
+    m = sub.add_parser("merge", help="combine the run folders of the shards of one class into one run folder")
+    m.add_argument("runs", nargs="+", type=Path, help="the shards' run folders")
+    m.add_argument("--out", type=Path, help="where the merged run folder goes (default <repo>/grading-reports)")
+    sub.add_parser("seed", help="print a new secret seed (hex) for the shards of one class")
     s = sub.add_parser("student", help="write the student version of every notebook with exercises")
     s.add_argument("--notebooks", type=Path, help="source notebooks (default <repo>/notebooks)")
     s.add_argument("--out", type=Path, help="where to write them (default <repo>/student)")
@@ -140,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--python")
     c.add_argument("--unsandboxed", action="store_true")
     args = parser.parse_args(argv)
-    return {"grade": _grade, "student": _student, "exercises": _exercises, "check": _check}[args.command](args)
+    return {"grade": _grade, "merge": _merge, "seed": _seed, "student": _student, "exercises": _exercises,
+            "check": _check}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,14 @@
   as ``.ipynb_checkpoints`` are skipped, symbolic links are never followed).
 * nbgrader's layout ``.../submitted/<student>/<assignment>/<notebook>.ipynb`` gives the student id;
   otherwise it is the file name without ``.ipynb``.
-* Ids are reduced to ``[A-Za-z0-9._-]`` (no path, no leading dot or dash, at most 80 characters).
+* Ids keep letters and digits of any script (``Zoë``, ``Zoé``, ``张伟`` stay distinct), ``.``, ``_`` and
+  ``-`` (Unicode NFC; no path, no ``..``, no leading dot or dash, at most 80 characters); bytes of a
+  file name that are not UTF-8 become ``_``. The student's name in the gradebook is the folder or file
+  name as found (NFC, with undecodable bytes shown as ``\\xNN``).
   When two files would get the same id, the folders above them are added (``alice_sub_x``) until
   the ids differ; the same file named twice is graded once.
+* Every file of one nbgrader student (``submitted/<student>/...``) has the same ``group`` (the student's
+  key: one gradebook row, one sandbox); a file found by its name is a student of its own.
 * Paths that cannot be graded (missing, a symbolic link, not a notebook name) are returned as problems.
 """
 
@@ -15,15 +20,25 @@ from __future__ import annotations
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 
 from nst_grader.runner import Submission
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"(?:[^\w.-]|\.{2,})+")
+
+
+def display_name(text: str) -> str:
+    """A name as found, readable and encodable: NFC, bytes that were not UTF-8 as ``\\xNN``, no control
+    characters."""
+    text = os.fsencode(text).decode("utf-8", "backslashreplace")
+    text = unicodedata.normalize("NFC", text)
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def safe_id(text: str) -> str:
     """``text`` as a file-name-safe id (never empty, never ``.``/``..``, no leading dash)."""
+    text = unicodedata.normalize("NFC", os.fsencode(text).decode("utf-8", "replace").replace("\ufffd", "_"))
     out = _UNSAFE.sub("_", text).strip("._-")[:80].strip("._-")
     return out or "student"
 
@@ -96,6 +111,7 @@ def discover(args: list[str | Path]) -> tuple[list[Submission], list[tuple[str, 
             level[k] += 1
     taken: set[str] = set()
     subs = []
+    groups: dict[str, str] = {}  # nbgrader student folder (as found) -> its unique group id
     for k, p in enumerate(files):
         base = sid = ids[k]
         n = 2
@@ -103,7 +119,20 @@ def discover(args: list[str | Path]) -> tuple[list[Submission], list[tuple[str, 
             sid, n = f"{base}-{n}", n + 1
         taken.add(sid)
         note = f"id from the {cands[k][1]}" + (" and the folders above it" if level[k] else "")
-        subs.append(Submission(p, sid, cands[k][1], note, name=safe_id(cands[k][0][0])))
+        subs.append(Submission(p, sid, cands[k][1], note, name=display_name(cands[k][0][0])))
+    loose = {s.student for s in subs if s.origin != "nbgrader"}
+    for s, c in zip(subs, cands):  # the students' keys: nbgrader's folder, or the file's own id
+        if s.origin != "nbgrader":
+            s.group = s.student
+            continue
+        raw = c[0][0]
+        if raw not in groups:
+            base = gid = safe_id(raw)
+            n = 2
+            while gid in groups.values() or gid in loose:
+                gid, n = f"{base}-{n}", n + 1
+            groups[raw] = gid
+        s.group = groups[raw]
     bad = []
     for p, message in dict((str(p), (p, m)) for p, m in problems).values():
         base = sid = safe_id(p.name[:-6] if p.name.endswith(".ipynb") else p.name)

@@ -1,4 +1,5 @@
-"""Student versions ("hand-outs") of the lesson notebooks, as ``nbgrader generate_assignment`` makes them.
+"""Student versions ("hand-outs") of the lesson notebooks, as ``nbgrader generate_assignment`` makes them,
+in nbgrader's ``source/<assignment>/`` -> ``release/<assignment>/`` layout.
 
 Solution regions (``### BEGIN SOLUTION`` ... ``### END SOLUTION``) become ``# YOUR CODE HERE`` and
 ``raise NotImplementedError(...)`` in code cells (``YOUR ANSWER HERE`` in Markdown cells), hidden-test
@@ -84,12 +85,24 @@ def has_solutions(nb: dict) -> bool:
     return any(is_solution_cell(c) for c in nb["cells"])
 
 
-def build_student_versions(notebooks: str | Path, out: str | Path) -> list[Path]:
-    """Write the student version of every notebook in ``notebooks`` that has solution cells into ``out``.
+def assignment_id(path: Path) -> str:
+    """The assignment a source notebook is: the registered one whose notebook it is, else its stem."""
+    from nst_grader.assignments import ASSIGNMENTS
 
-    Returns the written paths. Refuses to write into ``notebooks`` itself (or below it).
+    return next((a.id for a in ASSIGNMENTS.values() if a.notebook == path.name), path.stem)
+
+
+def build_student_versions(notebooks: str | Path, out: str | Path) -> list[Path]:
+    """Every graded lesson in nbgrader's layout: ``out/source/<assignment>/<notebook>`` (the instructor's
+    version, with the solutions) and ``out/release/<assignment>/<notebook>`` (the student version).
+
+    Both carry the notebook-level metadata ``{"nst_grader": {"assignment": <id>}}`` by which ``grade``
+    recognises a submission's assignment. Returns the written paths (release ones first). Refuses to
+    write into ``notebooks`` itself (or below it); never changes the source notebooks.
     """
     import nbformat
+
+    from nst_grader.assignments import METADATA_KEY
 
     notebooks, out = Path(notebooks).resolve(), Path(out).resolve()
     if not notebooks.is_dir():
@@ -97,14 +110,19 @@ def build_student_versions(notebooks: str | Path, out: str | Path) -> list[Path]
     if out == notebooks or notebooks in out.parents:
         raise HandoutError(f"refusing to write student versions into {out}: it is inside the source "
                            f"folder {notebooks}; use e.g. --out student")
-    written = []
+    released, sources = [], []
     for path in sorted(notebooks.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         if not has_solutions(nb):
             continue
+        aid = assignment_id(path)
+        nb.metadata[METADATA_KEY] = {"assignment": aid}
         handout = nbformat.from_dict(student_version(nb, str(path)))
         nbformat.validate(handout)
-        out.mkdir(parents=True, exist_ok=True)
-        nbformat.write(handout, out / path.name)
-        written.append(out / path.name)
-    return written
+        nbformat.validate(nb)
+        for layout, version, written in (("release", handout, released), ("source", nb, sources)):
+            folder = out / layout / aid
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(version, folder / path.name)
+            written.append(folder / path.name)
+    return released + sources

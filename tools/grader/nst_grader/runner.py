@@ -34,6 +34,10 @@ class Submission:
     origin: str  # how the id was found: "nbgrader", "file name", ...
     note: str = ""
     name: str = ""  # the student's name as found (nbgrader's folder or the file name), for the gradebook
+    group: str = ""  # the student's key: every file of one student has it (one gradebook row, one sandbox)
+
+    def __post_init__(self) -> None:
+        self.group = self.group or self.student
 
 
 @dataclass
@@ -160,9 +164,65 @@ def _outputs(frame: dict | None, start_offset: int | None) -> tuple[str, str]:
     return before, tail
 
 
-def grade_file(sub: Submission, ctx: Context) -> FileOutcome:
-    """Grade one file in its own sandbox. Never raises for a bad file; the sandbox is gone on return."""
-    t0 = time.monotonic()
+class StudentSandbox:
+    """The sandbox of ONE student: started when first needed, restarted after a failure, closed at the end.
+
+    It serves the files of that student only (every file of one ``Submission.group``), one exercise at a
+    time; it is never handed to another student. Between exercises the zygote kills every process the
+    exercise left and removes the files it created in ``/tmp``."""
+
+    def __init__(self, ctx: Context, label: str, preload: str | None) -> None:
+        self.ctx, self.label, self.preload = ctx, label, preload
+        self.box: Sandbox | None = None
+        self.starts: list[dict] = []
+        self.teardowns: list[dict] = []
+        self.peak = 0.0
+        self.launches = 0
+
+    def get(self, deadline: float) -> tuple[Sandbox | None, tuple[str, str] | None]:
+        """The running sandbox (started if need be), or the failure to start one."""
+        if self.box is not None:
+            return self.box, None
+        box = Sandbox(self.ctx.plan, self.ctx.limits, self.label)
+        box.preload = self.preload
+        self.launches += 1
+        try:
+            ready = box.start(min(deadline, time.monotonic() + self.ctx.limits.startup_timeout))
+        except SandboxFailure as exc:
+            self.teardowns.append(box.close())
+            self.peak = max(self.peak, box.peak_mb)
+            return None, ("start", f"{exc} {box.log_tail(800)}")
+        self.starts.append({k: ready.get(k) for k in ("uid", "preload_seconds", "preload_failed", "limits",
+                                                      "sysv_shm_capped")})
+        self.box = box
+        return box, None
+
+    def discard(self) -> None:
+        """End the sandbox (after a failure, or at the end): every process of it is gone on return."""
+        if self.box is not None:
+            self.teardowns.append(self.box.close())
+            self.peak = max(self.peak, self.box.peak_mb)
+            self.box = None
+
+    def summary(self, since: tuple[int, int, int]) -> dict:
+        """What happened to the sandbox since ``mark()`` returned ``since`` (for one file's report)."""
+        s0, t0, l0 = since
+        teardowns = self.teardowns[t0:]
+        return {"starts": self.starts[s0:], "restarts": max(0, self.launches - l0 - (1 if l0 == 0 else 0)),
+                "teardowns": teardowns, "peak_memory_mb": round(self.peak, 1), "shared_with_files_of": self.label,
+                "all_processes_gone": all(t.get("processes_left", 0) == 0 for t in teardowns)}
+
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.starts), len(self.teardowns), self.launches
+
+
+#: statuses of an exercise whose code attacked the grading (its process or the sandbox): its solution cell
+#: is left out of the later exercises' runs (retried with it if they then fail otherwise)
+ATTACKS = ("memory", "timeout", "crashed")
+
+
+def read_file(sub: Submission, ctx: Context) -> tuple[FileOutcome, Notebook | None]:
+    """A file's outcome so far and its notebook (``None`` with ``outcome.error`` if it cannot be graded)."""
     out = FileOutcome(sub)
     try:
         nb = read_submission(sub.path)
@@ -170,6 +230,56 @@ def grade_file(sub: Submission, ctx: Context) -> FileOutcome:
         out.assignment = ctx.assignment or detect_assignment(nb)
     except NotebookError as exc:
         out.error = str(exc)
+        return out, None
+    return out, nb
+
+
+def grade_student(subs: list[Submission], ctx: Context) -> list[FileOutcome]:
+    """Grade every file of ONE student with one sandbox (TensorFlow imported once for all of them).
+
+    The sandbox is closed, and all its processes gone, before this returns."""
+    read = [read_file(s, ctx) for s in subs]
+    assignments = [ASSIGNMENTS[o.assignment] for o, nb in read if nb is not None]
+    cells = [c for o, nb in read if nb is not None for c in nb.cells if c.is_code]
+    slot = StudentSandbox(ctx, subs[0].group if subs else "", preload_for(assignments, cells))
+    outcomes, marks = [], []
+    try:
+        for o, nb in read:
+            marks.append(slot.mark())
+            outcomes.append(grade_file(o.submission, ctx, slot, (o, nb)))
+    finally:
+        slot.discard()
+    graded = [k for k, o in enumerate(outcomes) if o.sandbox]
+    if graded:  # the last graded file's record includes the final teardown
+        outcomes[graded[-1]].sandbox = slot.summary(marks[graded[-1]])
+    return outcomes
+
+
+def _run_exercise(slot: StudentSandbox, ctx: Context, task: dict, deadline: float):
+    """(frame, failure) of one exercise in the student's sandbox."""
+    box, failure = slot.get(deadline)
+    if failure is not None:
+        return None, failure
+    try:
+        frame = box.run(task, min(deadline, time.monotonic() + ctx.limits.timeout + ctx.limits.grace))
+        if frame.get("type") != "done" or frame.get("id") != task["id"]:
+            raise SandboxFailure("protocol", "the sandbox answered out of turn")
+        return frame, None
+    except SandboxFailure as exc:
+        failure = (exc.kind, str(exc))
+        if exc.kind == "hung" and time.monotonic() >= deadline:
+            failure = ("file-time", f"the file's time limit of {ctx.file_timeout:g} s was reached")
+        slot.discard()
+        return None, failure
+
+
+def grade_file(sub: Submission, ctx: Context, slot: StudentSandbox | None = None,
+               read: tuple[FileOutcome, Notebook | None] | None = None) -> FileOutcome:
+    """Grade one file, in ``slot`` (its student's sandbox) or a sandbox of its own. Never raises for a bad
+    file; with its own sandbox, the sandbox is gone on return."""
+    t0 = time.monotonic()
+    out, nb = read or read_file(sub, ctx)
+    if nb is None:
         return out
     out.notes += [f"Notebook: {w}." for w in nb.warnings]
     assignment = ASSIGNMENTS[out.assignment]
@@ -183,40 +293,38 @@ def grade_file(sub: Submission, ctx: Context) -> FileOutcome:
                 message=f"No cell with grade_id {p.exercise.grade_id!r} or defining {p.exercise.function} was found.")
         else:
             work.append((k, p, cases_for(p.exercise, ctx.seed, sub.student)))
+    own = slot is None
+    if slot is None:
+        slot = StudentSandbox(ctx, sub.group, preload_for([assignment], [c for _, p, _ in work for c in p.cells]))
+    mark = slot.mark()
     cell_errors: dict[int, str] = {}
-    box: Sandbox | None = None
-    starts, teardowns, peak, launches = [], [], 0.0, 0
+    quarantined: dict[int, str] = {}  # solution cell -> the exercise whose grading it attacked
     file_deadline = t0 + ctx.file_timeout
     try:
         for k, p, cases in work:
             frame, failure = None, None
-            if time.monotonic() >= file_deadline:
-                failure = ("file-time", f"the file's time limit of {ctx.file_timeout:g} s was reached")
-            elif box is None:
-                box = Sandbox(ctx.plan, ctx.limits, sub.student)
-                box.preload = preload_for([assignment], [c for _, p, _ in work for c in p.cells])
-                launches += 1
-                try:
-                    ready = box.start(min(file_deadline, time.monotonic() + ctx.limits.startup_timeout))
-                    starts.append({k2: ready.get(k2) for k2 in ("uid", "preload_seconds", "preload_failed", "limits")})
-                except SandboxFailure as exc:
-                    failure = ("start", f"{exc} {box.log_tail(800)}")
-                    teardowns.append(box.close())
-                    peak, box = max(peak, box.peak_mb), None
-            if failure is None and box is not None:
-                try:
-                    frame = box.run(_task(k, assignment, p, cases, ctx.limits.timeout),
-                                    min(file_deadline, time.monotonic() + ctx.limits.timeout + ctx.limits.grace))
-                    if frame.get("type") != "done" or frame.get("id") != k:
-                        raise SandboxFailure("protocol", "the sandbox answered out of turn")
-                except SandboxFailure as exc:
-                    frame, failure = None, (exc.kind, str(exc))
-                    if exc.kind == "hung" and time.monotonic() >= file_deadline:
-                        failure = ("file-time", f"the file's time limit of {ctx.file_timeout:g} s was reached")
-                    teardowns.append(box.close())
-                    peak, box = max(peak, box.peak_mb), None
-            r = score(p.exercise, cases, frame, failure, ctx.limits.timeout, ctx.limits.file_size_mb, p.solution.number,
-                      assignment.hints)
+            left_out = {c.number for c in p.cells if c.number in quarantined and c.number != p.solution.number}
+            runs = ([[c for c in p.cells if c.number not in left_out]] if left_out else []) + [p.cells]
+            for n_run, cells in enumerate(runs):
+                if time.monotonic() >= file_deadline:
+                    frame, failure = None, ("file-time", f"the file's time limit of {ctx.file_timeout:g} s was reached")
+                else:
+                    frame, failure = _run_exercise(slot, ctx, _task(k, assignment, Planned(p.exercise, p.solution,
+                                                                                             p.test, cells),
+                                                                    cases, ctx.limits.timeout), file_deadline)
+                r = score(p.exercise, cases, frame, failure, ctx.limits.timeout, ctx.limits.file_size_mb,
+                          p.solution.number, assignment.hints)
+                if n_run == 0 and len(runs) == 2:
+                    if r.status == "passed" or r.status in ATTACKS or failure is not None:
+                        r.notes.append("Cell(s) " + ", ".join(map(str, sorted(left_out))) + " were not run for this "
+                                       "exercise: they stopped the grading of " + ", ".join(
+                                           sorted({quarantined[c] for c in left_out})) + ".")
+                        break
+                    first = (r, frame, failure)
+                elif n_run == 1 and r.points < first[0].points:
+                    r, frame, failure = first
+            if r.status in ATTACKS:
+                quarantined.setdefault(p.solution.number, p.exercise.function)
             parsed = parse_events(frame.get("events", "") if isinstance(frame, dict) and
                                   isinstance(frame.get("events"), str) else "", len(cases))
             before, everything = _outputs(frame, parsed.start_offset)
@@ -232,9 +340,8 @@ def grade_file(sub: Submission, ctx: Context) -> FileOutcome:
                 if cell != p.solution.number:
                     cell_errors.setdefault(cell, error)
     finally:
-        if box is not None:
-            teardowns.append(box.close())
-            peak = max(peak, box.peak_mb)
+        if own:
+            slot.discard()
     solutions = {p.solution.number for p in planned if p.solution is not None}
     for cell, error in sorted(cell_errors.items()):
         if cell in solutions:
@@ -244,8 +351,6 @@ def grade_file(sub: Submission, ctx: Context) -> FileOutcome:
         out.notes.append(f"Cell {cell} raised an error when the grader ran it{why}; it is not graded and the "
                          f"grading went on: {first}")
     out.results = [results[p.exercise.grade_id] for p in planned]
-    out.sandbox = {"starts": starts, "restarts": max(0, launches - 1), "teardowns": teardowns,
-                   "peak_memory_mb": round(peak, 1),
-                   "all_processes_gone": all(t.get("processes_left", 0) == 0 for t in teardowns)}
+    out.sandbox = slot.summary(mark)
     out.seconds = round(time.monotonic() - t0, 2)
     return out

@@ -324,7 +324,13 @@ def _child(task: dict, events: int) -> None:
         try:
             import numpy as np
 
-            arr = np.asarray(got, dtype=np.float64)
+            try:
+                arr = np.asarray(got, dtype=np.float64)
+            except OverflowError:  # Python integers too large for a float: sent as infinities
+                obj = np.asarray(got, dtype=object)
+                if obj.size > MAX_VALUE_SIZE:
+                    raise ValueError(f"the result has {obj.size} numbers") from None
+                arr = np.asarray([_big(v) for v in obj.ravel()], dtype=np.float64).reshape(obj.shape)
             if arr.size > MAX_VALUE_SIZE:
                 raise ValueError(f"the result has {arr.size} numbers")
             emit({"ev": "case", "k": k, "shape": [int(n) for n in arr.shape], "data": arr.ravel().tolist()})
@@ -332,6 +338,13 @@ def _child(task: dict, events: int) -> None:
             emit({"ev": "case", "k": k, "type": "unreadable",
                   "error": f"the result cannot be read as numbers: {_short_traceback(exc)}"})
     emit({"ev": "end"})
+
+
+def _big(v) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
 
 
 def _run_child(task: dict, events: int, output: int, control: tuple[int, int]) -> None:
@@ -399,7 +412,56 @@ def _tail(path: str, n: int) -> tuple[int, str, int]:
         return 0, "", 0
 
 
-def run_task(task: dict, workdir: str, control: tuple[int, int], pid_namespace: bool) -> dict:
+def _snapshot(folders: list[str]) -> dict[str, set[str]]:
+    out = {}
+    for folder in folders:
+        try:
+            out[folder] = set(os.listdir(folder))
+        except OSError:
+            pass
+    return out
+
+
+def _remove_new_files(keep: dict[str, set[str]]) -> int:
+    """Remove what the exercise created at the top of the sandbox's /tmp and /dev/shm, and its SysV shared
+    memory segments (so that a flood costs that exercise only). Returns how many."""
+    import shutil
+
+    removed = 0
+    for folder, names in keep.items():
+        try:
+            found = os.listdir(folder)
+        except OSError:
+            continue
+        for name in found:
+            if name in names:
+                continue
+            path = os.path.join(folder, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+                removed += 1
+            except OSError:
+                pass
+    try:
+        with open("/proc/sysvipc/shm") as f:
+            ids = [int(line.split()[1]) for line in f.readlines()[1:] if line.split()]
+    except (OSError, ValueError, IndexError):
+        ids = []
+    if ids:
+        try:
+            libc = _libc()
+            for shmid in ids:
+                removed += libc.shmctl(shmid, 0, None) == 0  # IPC_RMID
+        except OSError:
+            pass
+    return removed
+
+
+def run_task(task: dict, workdir: str, control: tuple[int, int], pid_namespace: bool,
+             keep: dict[str, set[str]] | None = None) -> dict:
     """Fork one exercise's child, collect its events, enforce its time limit, clean up after it."""
     out_path = os.path.join(workdir, f".output-{int(task['id'])}.txt")
     output = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -455,7 +517,8 @@ def run_task(task: dict, workdir: str, control: tuple[int, int], pid_namespace: 
         os.unlink(out_path)
     except OSError:
         pass
-    result = {"type": "done", "id": task["id"], "events": events.decode("utf-8", "replace"),
+    removed = _remove_new_files(keep) if keep is not None else 0
+    result = {"files_removed": removed, "type": "done", "id": task["id"], "events": events.decode("utf-8", "replace"),
               "events_truncated": truncated, "timed_out": timed_out, "seconds": round(seconds, 3),
               "output_size": size, "output_tail": tail, "output_tail_start": tail_start,
               "leftover_processes": leftovers}
@@ -498,6 +561,8 @@ def main(argv: list[str]) -> int:
         pidns = os.readlink("/proc/self/ns/pid")
     except OSError:
         pidns = None
+    # what the start-up left in /tmp and /dev/shm (caches): the rest is removed after every exercise
+    keep = _snapshot([args.workdir, "/dev/shm"]) if args.pid_namespace else None
     _write_all(control_out, pack({
         "type": "ready", "pid": os.getpid(), "uid": os.getuid(), "gid": os.getgid(), "capabilities": caps,
         "limits": limits, "preload_seconds": round(time.monotonic() - t0, 2), "preload_failed": failed,
@@ -510,7 +575,8 @@ def main(argv: list[str]) -> int:
         task = json.loads(frame)
         if task.get("type") == "exit":
             return 0
-        _write_all(control_out, pack(run_task(task, args.workdir, (control_in, control_out), args.pid_namespace)))
+        _write_all(control_out, pack(run_task(task, args.workdir, (control_in, control_out), args.pid_namespace,
+                                              keep)))
 
 
 if __name__ == "__main__":
