@@ -23,11 +23,12 @@ from grader_helpers import (GRADER, KNOWN_SEED, POINTS, ROOT, by_id, grade_id, h
                             write)
 
 TIMEOUT = 8
+NEW_HOLES = ["top_level_attacks", "odd_text", "big_outputs", "memfd", "caf_-not-utf8"]
 HOSTILE = ["tamper_scoring", "cross_student", "signals", "floods"]
 FIXTURED = ["partly_wrong", "more_mistakes", "crashing", "looping", "reference_use"]
 JUNK = {  # file -> a few words the error message must contain
     "deep.ipynb": "nested too deeply",
-    "huge.ipynb": "MB allowed",
+    "huge.ipynb": "MB the grader reads",
     "latin1.ipynb": "not UTF-8",
     "empty.ipynb": "invalid JSON",
     "v3.ipynb": "nbformat 3",
@@ -87,10 +88,53 @@ def malformed_but_gradable() -> dict:
     return nb
 
 
+def attacks_at_top_level() -> dict:
+    """Correct functions, but their cells attack the grading at top level (outside the function), so the
+    attack runs again with every later exercise (whose run includes the cells above it): a memory flood
+    in exercise 1's cell, stopping the grading process in exercise 2's, killing it in exercise 5's."""
+    nb = source_notebook()
+    attacks = {"compute_content_cost": "import numpy\n_blocks = []\nwhile True:\n    _blocks.append(numpy.ones(25_000_000))\n",
+               "gram_matrix": "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n",
+               "total_cost": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"}
+    for c in nb["cells"]:
+        if grade_id(c) in attacks:
+            c["source"] = source_of(c) + "\n" + attacks[grade_id(c)]
+    return nb
+
+
+def odd_values_and_text() -> dict:
+    """Text that is not valid UTF-8 sent from the sandbox (an exception message with lone surrogates,
+    raw bytes written into the grader's channel, printed bytes) and an integer too large for a float."""
+    nb = source_notebook()
+    bodies = {
+        "compute_content_cost": 'raise ValueError("bad text \\udcff\\ud800 here")',
+        "gram_matrix": ("import os, sys\nsys.stdout.buffer.write(b'\\xff\\xfe raw bytes\\n')\n"
+                        "for fd in os.listdir('/proc/self/fd'):\n"
+                        "    try:\n"
+                        "        if os.readlink(f'/proc/self/fd/{fd}').startswith('pipe:'):\n"
+                        "            os.write(int(fd), b'{\"ev\": \"case\", \"k\": 0, \"error\": \"\\xc3\\x28\\xff\"}\\n')\n"
+                        "    except OSError:\n"
+                        "        pass\n"
+                        "GA = tf.matmul(A, A, transpose_b=True)"),
+        "total_cost": "J = 10 ** 400",
+    }
+    return with_bodies(nb, bodies)
+
+
+def big_outputs() -> dict:
+    """Correct work saved with 25 MB of outputs (a notebook full of images)."""
+    nb = source_notebook()
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    cell["outputs"] = [{"output_type": "display_data", "metadata": {},
+                        "data": {"image/png": "iVBORw0KGgo" + "A" * (25 << 20), "text/plain": "<Figure>"}}]
+    return nb
+
+
 def write_junk(folder: Path) -> None:
     (folder / "deep.ipynb").write_text("[" * 100_000 + "]" * 100_000)
-    with open(folder / "huge.ipynb", "wb") as f:
-        f.write(b'{"cells": [], "pad": "' + b"x" * (25 << 20) + b'"}')
+    with open(folder / "huge.ipynb", "wb") as f:  # 250 MB (sparse): refused before reading
+        f.write(b'{"cells": [], "pad": "')
+        f.truncate(250 << 20)
     (folder / "latin1.ipynb").write_bytes(b'{"cells": [], "name": "\xe9l\xe8ve"}')
     (folder / "empty.ipynb").write_text("")
     (folder / "v3.ipynb").write_text(json.dumps({"nbformat": 3, "worksheets": []}))
@@ -123,6 +167,13 @@ def batch(tmp_path_factory):
     write(multi_cell_notebook(), subs / "multi_cell.ipynb")
     write(with_bodies(source_notebook(), hardcoded_bodies(KNOWN_SEED, "mallory")), subs / "mallory.ipynb")
     write(malformed_but_gradable(), subs / "malformed_cells.ipynb")
+    write(attacks_at_top_level(), subs / "top_level_attacks.ipynb")
+    write(odd_values_and_text(), subs / "odd_text.ipynb")
+    write(big_outputs(), subs / "big_outputs.ipynb")
+    submission(subs, "memfd.ipynb", "memfd.txt")
+    nb = json.dumps(source_notebook()).encode()
+    with open(os.path.join(os.fsencode(subs), b"caf\xe9-not-utf8.ipynb"), "wb") as f:  # a name that is not UTF-8
+        f.write(nb)
     write_junk(subs)
     before = {p.name: sha256(p) for p in subs.iterdir() if p.is_file() and not p.is_symlink()}
     grader_before = grader_files()
@@ -155,7 +206,7 @@ def outputs(rep: dict) -> str:
 def test_the_batch_completes_and_every_file_has_a_row(batch):
     proc = batch["proc"]
     assert proc.returncode == 1, proc.stderr[-3000:]  # 1: some files could not be graded (the junk)
-    graded = {"correct", "multi_cell", "mallory", "malformed_cells", *FIXTURED, *HOSTILE}
+    graded = {"correct", "multi_cell", "mallory", "malformed_cells", *FIXTURED, *HOSTILE, *NEW_HOLES}
     assert graded <= set(batch["by_report"]), sorted(batch["by_report"])
     assert all(batch["by_report"][n]["status"] == "graded" for n in graded)
     assert len(batch["rows"]) == len(graded) + len(JUNK)
@@ -331,6 +382,57 @@ def test_floods_are_stopped_by_limits(batch):
     assert e["total_cost"]["status"] == "error" and "20000000 numbers" in e["total_cost"]["message"]
     assert rep["sandbox"]["peak_memory_mb"] < 1500 + 1200  # killed soon after the limit
     assert batch["run"]["supervisor_max_rss_mb"] < 400  # the grader itself never held the floods
+
+
+def test_an_attack_in_a_cell_costs_its_own_exercise_only(batch):
+    """Exercise 1's cell floods memory, exercise 2's stops the grading process, exercise 5's kills it, all
+    at top level (so again in every later exercise's run): those three score 0, the four others full."""
+    rep = report(batch, "top_level_attacks")
+    e = by_id(rep)
+    assert scores(rep) == {**POINTS, "compute_content_cost": 0, "gram_matrix": 0, "total_cost": 0}, \
+        {g: (x["status"], x["message"]) for g, x in e.items()}
+    # the flood is stopped by the memory limit (or, on a machine so loaded that it cannot allocate 1.5 GB in
+    # 8 s, by the time limit): either way an attack, and its cell is left out of the later runs
+    assert e["compute_content_cost"]["status"] in ("memory", "timeout")
+    assert e["gram_matrix"]["status"] == "timeout" and e["total_cost"]["status"] == "crashed"
+    assert any("were not run for this exercise" in n for n in e["total_variation_cost"]["notes"])
+
+
+def test_memory_held_in_anonymous_files_is_counted(batch):
+    rep = report(batch, "memfd")
+    e = by_id(rep)
+    assert scores(rep) == {**POINTS, "compute_content_cost": 0}
+    # stopped by the memory limit before it held 3 x 1500 MB (on a machine too loaded to fill 1.5 GB in 8 s,
+    # by the time limit first; test_grader_isolation checks the counting with a small limit and more time)
+    assert e["compute_content_cost"]["status"] in ("memory", "timeout"), e["compute_content_cost"]
+    assert "LEAK" not in outputs(rep)
+    assert rep["sandbox"]["peak_memory_mb"] < 1500 + 1200
+
+
+def test_text_that_is_not_utf8_and_huge_integers_cost_their_exercise_only(batch):
+    rep = report(batch, "odd_text")
+    e = by_id(rep)
+    assert scores(rep) == {**POINTS, "compute_content_cost": 0, "gram_matrix": 0, "total_cost": 0}
+    assert e["compute_content_cost"]["status"] == "error" and "bad text" in e["compute_content_cost"]["message"]
+    assert e["gram_matrix"]["status"] == "error"  # its forged answer for hidden test 1 counted first
+    assert e["total_cost"]["status"] == "failed" and "infinity" in e["total_cost"]["message"]
+    for folder in ("students", "instructor"):  # strict JSON, valid UTF-8 (the reader raises otherwise)
+        for path in (batch["dir"] / folder).iterdir():
+            text = path.read_bytes().decode("utf-8")
+            if path.suffix == ".json":
+                json.loads(text, parse_constant=lambda name: pytest.fail(f"{path.name}: {name} in JSON"))
+
+
+def test_outputs_over_20_mb_are_ignored_and_the_code_graded(batch):
+    rep = report(batch, "big_outputs")
+    assert rep["points"] == 12
+    assert any("outputs were ignored" in n for n in rep["notes"])
+
+
+def test_a_file_name_that_is_not_utf8_is_graded(batch):
+    rep = report(batch, "caf_-not-utf8")
+    assert rep["points"] == 12 and rep["file"].endswith("caf\\xe9-not-utf8.ipynb")
+    assert batch["by_report"]["caf_-not-utf8"]["file"].endswith("caf\\xe9-not-utf8.ipynb")
 
 
 # ------------------------------------------------------------------ malformed files

@@ -44,6 +44,7 @@ class Limits:
     processes: int = 64  # RLIMIT_NPROC (threads count)
     file_size_mb: int = 16  # RLIMIT_FSIZE: printed output and any file written
     disk_mb: int = 64  # size of the private /tmp
+    shm_mb: int = 64  # size of the private /dev/shm (and the most SysV shared memory, root mode)
     open_files: int = 1024
     startup_timeout: float = 180.0  # importing TensorFlow in the sandbox
     grace: float = 15.0  # seconds the supervisor waits beyond ``timeout`` before ending a sandbox that hangs
@@ -68,9 +69,17 @@ class Plan:
 
 
 def _python_layout(python: str) -> dict:
-    code = ("import sys, json, importlib.util as u; s = u.find_spec('nst_utils'); "
+    """Where the notebooks' Python lives, where its ``nst_utils`` is, and every copy of the grader it could
+    import (an installed ``nst_grader``: its package folders, its ``*.dist-info``/``*.egg-info`` and
+    editable-install hooks), which the sandbox must never see."""
+    code = ("import sys, os, json, glob, importlib.util as u; s = u.find_spec('nst_utils'); "
+            "g = [p for p in sys.path if p and os.path.isdir(p)]; "
+            "hide = sorted({os.path.realpath(x) for p in g for pat in ('nst_grader', 'nst_grader-*.dist-info', "
+            "'nst_grader-*.egg-info', 'nst_grader.egg-info', '__editable__*nst_grader*', 'nst_grader*.pth') "
+            "for x in glob.glob(os.path.join(p, pat))}); "
             "print(json.dumps({'prefixes': sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}), "
-            "'nst_utils': list(s.submodule_search_locations) if s and s.submodule_search_locations else []}))")
+            "'nst_utils': list(s.submodule_search_locations) if s and s.submodule_search_locations else [], "
+            "'hide': hide}))")
     out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
         raise SandboxUnavailable(f"{python} cannot run: {out.stderr.strip()[-300:]}")
@@ -146,7 +155,9 @@ def plan_sandbox(workdir: Path, limits: Limits, python: str | None = None, unsan
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
     else:
         args[1:1] = ["--unshare-user", "--disable-userns"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--size", str(limits.disk_mb << 20),
+    # /dev read-only, with a size-limited /dev/shm: files in tmpfs are memory no process is charged with
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--size", str(limits.shm_mb << 20),
+             "--tmpfs", "/dev/shm", "--remount-ro", "/dev", "--perms", "01777", "--size", str(limits.disk_mb << 20),
              "--tmpfs", "/tmp"]
     made = {"/", "/tmp", "/proc", "/dev"}
     args += ["--perms", "0755", "--dir", "/etc"]
@@ -162,7 +173,14 @@ def plan_sandbox(workdir: Path, limits: Limits, python: str | None = None, unsan
     if pkg:
         ro.append((str(pkg), str(pkg)))
     ro.append((str(Path(zygote.__file__).resolve()), ZYGOTE_IN_SANDBOX))
-    secrets_ = [Path(zygote.__file__).resolve().parents[1]]  # the grader (its hidden cases, its formulas)
+    # the grader (its hidden cases, its formulas): hidden wherever it is installed, even inside a mounted
+    # folder (pip install into the notebooks' environment): an empty read-only tmpfs (a folder) or
+    # /dev/null (a file) is mounted over every copy of it
+    grader_pkg = Path(zygote.__file__).resolve().parent
+    hide = sorted({*layout.get("hide", []), str(grader_pkg)})
+    hide = [h for h in hide if any(Path(h) == Path(src).resolve() or Path(src).resolve() in Path(h).parents
+                                   for src, _ in ro[:-1])]
+    secrets_ = []
     if pkg and (pkg.parent / "notebooks").is_dir():
         secrets_.append(pkg.parent)  # the course project: notebooks with the solutions, tests, .git
     for src, _ in ro[:-1]:
@@ -184,13 +202,22 @@ def plan_sandbox(workdir: Path, limits: Limits, python: str | None = None, unsan
             args += ["--ro-bind", str(stub_dir / f"{module.split('.')[1]}.py"), str(pkg / f"{module.split('.')[1]}.py")]
         for cache in sorted(pkg.rglob("__pycache__")):  # compiled copies of the reference
             args += ["--perms", "0555", "--tmpfs", str(cache)]
+    for path in hide:
+        if os.path.isdir(path):
+            args += ["--perms", "0555", "--tmpfs", path, "--remount-ro", path]
+        else:
+            args += ["--ro-bind", "/dev/null", path]
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
            "MPLCONFIGDIR": "/tmp/.matplotlib", "XDG_CACHE_HOME": "/tmp/.cache", "KERAS_HOME": "/tmp/.keras",
            "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1", "OMP_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
            "TF_NUM_INTEROP_THREADS": "1", "NST_QUICK": "1"}
     args += ["--clearenv"] + [x for k, v in env.items() for x in ("--setenv", k, v)] + ["--chdir", "/tmp"]
-    notes = ["bubblewrap " + ("as root; the zygote drops to a random unprivileged uid" if root else
+    if hide:
+        notes_hidden = ["the grader's own files hidden (empty mounts over them): " + ", ".join(hide)]
+    else:
+        notes_hidden = []
+    notes = notes_hidden + ["bubblewrap " + ("as root; the zygote drops to a random unprivileged uid" if root else
                               "as your user, in a user namespace (nested ones disabled)"),
              "read-only: " + ", ".join(sorted({d for _, d in ro})),
              "private /tmp of " + str(limits.disk_mb) + " MB; no network; own pid, IPC, UTS namespaces"]

@@ -23,7 +23,11 @@ END_SOLUTION = "END SOLUTION"
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
 
-MAX_NOTEBOOK_BYTES = 20_000_000  # notebooks with a few plots are well under 5 MB
+#: the most a submitted file may weigh: notebooks with a few plots are well under 5 MB; larger ones are
+#: read all the same (only their code is graded: outputs are never sent to a sandbox), and above
+#: ``BIG_NOTEBOOK_BYTES`` the report says that their outputs were ignored
+MAX_NOTEBOOK_BYTES = 200_000_000
+BIG_NOTEBOOK_BYTES = 20_000_000
 MAX_CELL_SOURCE = 1 << 20
 MAX_CODE_TOTAL = 4 << 20
 _DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.M)
@@ -128,6 +132,9 @@ def parse_notebook(data: bytes, path: Path) -> Notebook:
             meta = {}
         nbg = meta.get("nbgrader")
         out.append(Cell(k, cell_type, src, dict(nbg) if isinstance(nbg, dict) else {}))
+    if len(data) > BIG_NOTEBOOK_BYTES:
+        warnings.append(f"the file weighs {len(data) / 1e6:.0f} MB, mostly outputs: its outputs were ignored and its "
+                        f"code ({total} characters) graded; clear the outputs before saving next time")
     meta = nb.get("metadata")
     return Notebook(path, out, warnings, len(data), hashlib.sha256(data).hexdigest(),
                     meta if isinstance(meta, dict) else {})
@@ -151,7 +158,7 @@ def read_submission(path: str | Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> No
             raise NotebookError(f"{path}: not a regular file")
         if st.st_size > max_bytes:
             raise NotebookError(f"{path}: {st.st_size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB "
-                                "allowed (clear the outputs and save it again)")
+                                "the grader reads (clear the outputs and save it again)")
         chunks, got = [], 0
         while True:
             chunk = os.read(fd, 1 << 20)

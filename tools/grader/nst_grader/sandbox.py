@@ -15,6 +15,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -36,6 +37,30 @@ def _pss_kb(pid: int) -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+#: what /proc/<pid>/fd/<n> links to for memory that no process is charged with (shmem objects)
+_SHMEM_LINKS = ("/memfd:", "/dev/shm/", "/SYSV", "/tmp/")
+
+
+def _shmem_objects(pid: int, seen: dict[tuple[int, int], int]) -> None:
+    """Add to ``seen`` the shared-memory objects (memfd, files in /dev/shm or /tmp, SysV segments) that
+    ``pid`` holds open: ``(device, inode) -> bytes allocated``. Their pages are in nobody's PSS unless
+    mapped, so a process could hold any amount of them through file descriptors."""
+    base = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(base)
+    except OSError:
+        return
+    for fd in fds:
+        try:
+            target = os.readlink(f"{base}/{fd}")
+            if not target.startswith(_SHMEM_LINKS):
+                continue
+            st = os.stat(f"{base}/{fd}")
+        except OSError:
+            continue
+        seen[(st.st_dev, st.st_ino)] = st.st_blocks * 512
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -108,6 +133,7 @@ class Sandbox:
                                            if k in ("CapInh", "CapPrm", "CapEff", "CapAmb")):
                 raise SandboxFailure("start", f"the sandbox kept privileges: {ready}")
             self.pidns = ready.get("pid_namespace")
+            ready["sysv_shm_capped"] = self.cap_sysv_shm()
         self.ready = ready
         return ready
 
@@ -143,9 +169,40 @@ class Sandbox:
         return out
 
     def memory_mb(self) -> float:
-        mb = sum(_pss_kb(p) for p in self.members()) / 1024
+        """The sandbox's memory: the PSS of its processes plus the shared-memory objects they hold open
+        (memfd, /dev/shm, SysV; counted twice when also mapped: the limit errs on the safe side)."""
+        members = self.members()
+        objects: dict[tuple[int, int], int] = {}
+        for p in members:
+            _shmem_objects(p, objects)
+        mb = (sum(_pss_kb(p) for p in members) + sum(objects.values()) / 1024) / 1024
         self.peak_mb = max(self.peak_mb, mb)
         return mb
+
+    def cap_sysv_shm(self) -> bool:
+        """Limit SysV shared memory in the sandbox's own IPC namespace to ``Limits.shm_mb`` (segments
+        detached after being filled are in nobody's PSS). A helper process joins the namespace (as root,
+        or through the sandbox's user namespace) and writes ``kernel.shmall``/``shmmax``; False if it could not."""
+        members = self.members()
+        if not members or not self.plan.sandboxed:
+            return False
+        pages = (self.limits.shm_mb << 20) // os.sysconf("SC_PAGE_SIZE")
+        code = ("import ctypes, os, sys\n"
+                "libc = ctypes.CDLL(None, use_errno=True)\n"
+                "pid = sys.argv[1]\n"
+                "if os.geteuid() != 0:\n"
+                "    fd = os.open(f'/proc/{pid}/ns/user', os.O_RDONLY)\n"
+                "    assert libc.setns(fd, 0x10000000) == 0, ctypes.get_errno()\n"
+                "fd = os.open(f'/proc/{pid}/ns/ipc', os.O_RDONLY)\n"
+                "assert libc.setns(fd, 0x08000000) == 0, ctypes.get_errno()\n"
+                f"open('/proc/sys/kernel/shmall', 'w').write('{pages}')\n"
+                f"open('/proc/sys/kernel/shmmax', 'w').write('{self.limits.shm_mb << 20}')\n")
+        try:
+            done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(members[0])], capture_output=True,
+                                  timeout=20)
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return done.returncode == 0
 
     def close(self) -> dict:
         """Kill everything in the sandbox and wait until it is all gone. Returns what happened."""

@@ -56,7 +56,15 @@ def _value(shape, data) -> np.ndarray | None:
         return None
     if not all(type(x) in (int, float) for x in data):
         return None
-    return np.asarray(data, dtype=np.float64).reshape(shape)
+    return np.asarray([_float(x) for x in data], dtype=np.float64).reshape(shape)
+
+
+def _float(x: int | float) -> float:
+    """A JSON number as a float; an integer too large for one is infinite (a wrong value, not an error)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
 
 
 def parse_events(text: str, n_cases: int) -> Parsed:
