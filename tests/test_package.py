@@ -150,25 +150,20 @@ def test_grader_wheel_installs_and_runs_from_its_installed_copy(tmp_path):
     assert listing == from_source and len(listing.splitlines()) > 3, listing
 
 
-def about(**env: str) -> str:
-    """``python -m nst_utils`` (this environment) with ``env`` set; NST_PRECISION unset unless given."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("NST_PRECISION", "NST_QUICK")}
-    out = subprocess.run([sys.executable, "-m", "nst_utils"], capture_output=True, text=True, timeout=300,
-                         env={**environ, **env})
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out.stdout
-
-
-def test_python_m_nst_utils_says_what_is_there_without_downloading(tmp_path):
+def test_python_m_nst_utils_says_what_is_there_without_downloading(tmp_path, monkeypatch, capsys):
+    """The report of ``python -m nst_utils`` (the command itself runs in the installed-wheel test above)."""
     import nst_utils as nu
+    from nst_utils.__main__ import main
     from nst_utils.precision import auto_precision
 
     cache, images = tmp_path / "cache", tmp_path / "images"
     images.mkdir()
     shutil.copy(nu.sample_path("starry_night_crop"), images)  # a real one, checked by its sha256
     (images / "tubingen.jpg").write_bytes(b"not the photograph")  # a wrong one: not counted
-    text = about(NST_CACHE_DIR=str(cache), NST_IMAGE_DIR=str(images), NST_PRECISION="float32", NST_QUICK="1")
-    lines = text.splitlines()
+    for name, value in dict(NST_CACHE_DIR=cache, NST_IMAGE_DIR=images, NST_PRECISION="float32", NST_QUICK="1").items():
+        monkeypatch.setenv(name, str(value))
+    assert main() == 0
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"nst_utils      {nu.__version__} at {Path(nu.__file__).parent}"
     assert "precision      float32 (set by NST_PRECISION)" in lines
     assert "quick mode     on (NST_QUICK): small images, few steps" in lines
@@ -181,7 +176,10 @@ def test_python_m_nst_utils_says_what_is_there_without_downloading(tmp_path):
     assert "fast styles    starry_night" in lines
     assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == []  # nothing fetched
 
-    text = about(NST_CACHE_DIR=str(cache))
+    monkeypatch.delenv("NST_PRECISION")
+    monkeypatch.delenv("NST_QUICK")
+    assert main() == 0
+    text = capsys.readouterr().out
     reason = {"mixed_float16": "GPU(s)", "mixed_bfloat16": "has bfloat16 instructions",
               "float32": "has no bfloat16 instructions"}[auto_precision()]
     line = next(line for line in text.splitlines() if line.startswith("precision"))
