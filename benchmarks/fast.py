@@ -12,9 +12,15 @@ It measures; it asserts nothing. JSON goes to ``benchmarks/results/fast-<time>.j
 * ``optimization``: seconds per Adam step of ``nu.style_transfer`` with ``nu.DEFAULTS`` at 256 and
   512 px (median of a few steps), so the seconds of a default transfer (``DEFAULTS.steps`` steps), and
   the ratio optimization / network at each size;
-* ``quality``: on the held-out photos (``nu.HELD_OUT_PHOTOS``) at 256 px, for each style: the remaining
-  style distance per layer (``nu.remaining_style``, 1 = as far as the photo) and the luminance SSIM to
-  the photo (``nu.ssim(..., luminance=True)``), for the network and for a default optimization.
+* ``quality``: on the held-out photos (``nu.HELD_OUT_PHOTOS``) at ``--quality-size`` px (default 512,
+  issue 20's targets), for each style: the remaining style distance per layer (``nu.remaining_style``,
+  1 = as far as the photo), its mean and worst layer, the luminance SSIM to the photo
+  (``nu.ssim(..., luminance=True)``) and the frame (``nu.frame_excess``: the 4-px border ring's mean
+  colour against the ring inside it, minus the same for the photo), for the network and (unless
+  ``--skip-optimization``) for a default optimization.
+
+``--network PATH`` measures a network file (e.g. a training checkpoint) instead of the committed ones;
+its style is the one its record names.
 """
 
 from __future__ import annotations
@@ -55,13 +61,23 @@ def main() -> None:
     parser.add_argument("--styles", default="", help="comma-separated committed styles (default: all)")
     parser.add_argument("--repeats", type=int, default=9, help="timed runs per network and size")
     parser.add_argument("--skip-quality", action="store_true", help="only the speed sections")
+    parser.add_argument("--skip-optimization", action="store_true",
+                        help="quality of the networks only (no optimization to compare with)")
+    parser.add_argument("--quality-size", type=int, default=512, help="px, longer side of the held-out photos")
+    parser.add_argument("--network", type=Path, help="measure this network file instead of the committed ones")
     args = parser.parse_args()
 
     sizes = (64, 128) if args.quick else (256, 512)
-    quality_size = 64 if args.quick else 256
+    quality_size = 64 if args.quick else args.quality_size
     step_count = 3 if args.quick else 12
     transfer_steps = 5 if args.quick else nu.DEFAULTS.steps
     styles = [s for s in args.styles.split(",") if s] or nu.fast_styles()
+    files = {style: nu.NETWORKS_DIR / f"{style}.keras" for style in styles}
+    if args.network is not None:
+        style = nu.load_fast_network(args.network).nst_info.get("style")
+        if style not in nu.SAMPLES:
+            parser.error(f"{args.network}: its record names no sample style ({style!r})")
+        styles, files = [style], {style: args.network}
     report: dict = {
         "when": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": {"description": nu.machine_description(), "cores": os.cpu_count(),
@@ -73,11 +89,12 @@ def main() -> None:
 
     report["networks"] = {}
     for style in styles:
-        network = nu.load_fast_network(style)
-        path = nu.NETWORKS_DIR / f"{style}.keras"
+        path = files[style]
+        network = nu.load_fast_network(path)
         report["networks"][style] = {
             "parameters": int(network.count_params()), "file_bytes": path.stat().st_size,
-            "architecture": network.nst_info.get("architecture"), "training": network.nst_info.get("training"),
+            "file": str(path), "architecture": network.nst_info.get("architecture"),
+            "recipe": network.nst_info.get("recipe"), "training": network.nst_info.get("training"),
             "ms": {str(s): nu.time_stylize(network, s, repeats=args.repeats) for s in sizes}}
         print(style, {s: f"{v['ms']:.1f} ms" for s, v in report["networks"][style]["ms"].items()}, flush=True)
 
@@ -95,23 +112,28 @@ def main() -> None:
 
     if not args.skip_quality:
         report["quality"] = {}
+        def scores(x, S, C):
+            r = nu.remaining_style(x, S, C)
+            return {"remaining_style": r, "mean_remaining": float(np.mean(list(r.values()))),
+                    "worst_layer": max(r.values()), "ssim_luminance": nu.ssim(x, C, luminance=True),
+                    "frame_excess": nu.frame_excess(x, C)}
+
         for style in styles:
-            network, S = nu.load_fast_network(style), nu.load_sample(style, quality_size)
+            network, S = nu.load_fast_network(files[style]), nu.load_sample(style, quality_size)
             rows = {}
             for name in nu.HELD_OUT_PHOTOS:
                 C = nu.load_sample(name, quality_size)
                 t = time.perf_counter()
                 x_net = nu.stylize(network, C)
                 net_s = time.perf_counter() - t
-                run = nu.style_transfer(C, S, steps=transfer_steps, model=vgg, progress=False)
-                rows[name] = {
-                    "network": {"remaining_style": nu.remaining_style(x_net, S, C),
-                                "ssim_luminance": nu.ssim(x_net, C, luminance=True), "seconds": net_s},
-                    "optimization": {"remaining_style": nu.remaining_style(run.image, S, C),
-                                     "ssim_luminance": nu.ssim(run.image, C, luminance=True),
-                                     "seconds": run.seconds, "steps": run.steps}}
-                print(style, name, {k: f"ssim {v['ssim_luminance']:.3f}, r " + " ".join(
-                    f"{r:.2f}" for r in v["remaining_style"].values()) for k, v in rows[name].items()}, flush=True)
+                rows[name] = {"network": {**scores(x_net, S, C), "seconds": net_s}}
+                if not args.skip_optimization:
+                    run = nu.style_transfer(C, S, steps=transfer_steps, model=vgg, progress=False)
+                    rows[name]["optimization"] = {**scores(run.image, S, C), "seconds": run.seconds,
+                                                  "steps": run.steps}
+                print(style, name, {k: f"ssim {v['ssim_luminance']:.3f}, frame {v['frame_excess']:+.3f}, r " + " ".join(
+                    f"{r:.2f}" for r in v["remaining_style"].values()) + f" (mean {v['mean_remaining']:.2f})"
+                    for k, v in rows[name].items()}, flush=True)
             report["quality"][style] = rows
 
     report["machine"]["load_after"] = os.getloadavg()

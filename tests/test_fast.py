@@ -338,6 +338,20 @@ def test_committed_networks_load_and_match_the_library_defaults():
                             f"nu.DEFAULTS (saved, now): {differ}; retrain it with nu.train_fast_network({name!r})")
 
 
+def test_frame_measure_sees_a_frame_and_not_a_plain_photo():
+    photo = nu.load_sample("chelsea", 96)
+    framed = photo.copy()
+    framed[:, :4], framed[:, -4:], framed[:, :, :4], framed[:, :, -4:] = 1.0, 1.0, 1.0, 1.0   # a white 4-px frame
+    assert nu.frame_excess(photo, photo) == 0.0
+    assert nu.frame_excess(framed, photo) > 0.2
+    flat = np.full((1, 40, 50, 3), 0.3, np.float32)
+    assert nu.border_frame(flat) < 1e-12
+    ramp = np.repeat(np.linspace(0, 1, 50, dtype=np.float32)[None, None, :, None], 40, axis=1).repeat(3, axis=3)
+    assert nu.border_frame(ramp) < 1e-6                 # left and right rings cancel: no frame in a ramp
+    with pytest.raises(ValueError, match="longer than 4 x ring = 16 px"):
+        nu.border_frame(flat[:, :16])
+
+
 def test_time_stylize_and_machine_description():
     network = nu.transformation_network(width=4, residual_blocks=1)
     timing = nu.time_stylize(network, (24, 40), repeats=3, warmup=1)

@@ -83,16 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(args.start_from, checkpoint)
         print(f"starting from {args.start_from}", flush=True)
 
-    last = {"t": time.perf_counter()}
+    last = {"t": time.perf_counter(), "cpu": time.process_time()}
 
     def log(step, network, history):
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         n = args.log_every
         print(f"{time.strftime('%H:%M:%S')} step {step}: J {np.mean(history['J'][-n:]):.4g} "
               f"(content {np.mean(history['J_content'][-n:]):.3g}, style {np.mean(history['J_style'][-n:]):.3g}), "
-              f"{(now - last['t']) / n:.1f} s/step wall, load {nu.machine_description().rsplit('load ', 1)[-1]}",
-              flush=True)
-        last["t"] = now
+              f"{(now - last['t']) / n:.1f} s/step wall, {(cpu - last['cpu']) / n:.1f} CPU-s/step, "
+              f"load {nu.machine_description().rsplit('load ', 1)[-1]}", flush=True)
+        last["t"], last["cpu"] = now, cpu
 
     run = nu.train_fast_network(args.style, recipe, checkpoint=checkpoint, checkpoint_every=10 ** 9,
                                 checkpoint_seconds=60.0 * args.checkpoint_minutes, callback=log,

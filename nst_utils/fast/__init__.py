@@ -10,6 +10,7 @@ Johnson, Alahi and Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and 
 ``training``    the perceptual loss (StyleTransferLoss of a batch), the training loop with checkpoints
 ``files``       trained networks and checkpoints as ``.keras`` files, the committed networks
 ``speed``       milliseconds per image, and the machine they were measured on
+``quality``     held-out photos: remaining style, luminance SSIM, the frame (:func:`frame_excess`)
 ==============  ========================================================================
 
     >>> net = nu.load_fast_network("starry_night")        # a committed network   # doctest: +SKIP
@@ -31,9 +32,10 @@ from nst_utils.fast.network import (InstanceNormalization, ReflectionPadding2D, 
 from nst_utils.fast.speed import machine_description, time_stylize
 from nst_utils.fast.files import NETWORKS_DIR, compact_checkpoint, fast_styles, load_fast_network, save_fast_network
 from nst_utils.fast.training import FastTraining, PerceptualLoss, train_fast_network
+from nst_utils.fast.quality import border_frame, frame_excess, held_out_scores
 
 __all__ = ["ALL_TRAINING_PHOTOS", "EXTRA_PHOTOS", "HELD_OUT_PHOTOS", "TRAINING_PHOTOS", "CropSampler", "load_photo",
-           "FAST_RECIPES", "FastRecipe", "fast_recipe", "ReflectionPadding2D", "compact_checkpoint",
+           "FAST_RECIPES", "FastRecipe", "fast_recipe", "border_frame", "frame_excess", "held_out_scores", "ReflectionPadding2D", "compact_checkpoint",
            "InstanceNormalization", "network_table", "stylize", "transformation_network", "machine_description",
            "time_stylize", "NETWORKS_DIR",
            "FastTraining", "PerceptualLoss", "fast_styles", "load_fast_network", "save_fast_network",
