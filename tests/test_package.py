@@ -2,7 +2,8 @@
 the way Colab, Binder or a package index install them (not editable), and used from there.
 
 Each wheel is built from a copy of the source tree (``pip wheel``, so nothing is written into the
-project), then installed with ``pip install --no-deps`` into a fresh virtual environment made without
+project; like any ``pip install .`` it builds in an isolated environment with ``setuptools>=77`` from
+the package index or pip's cache), then installed with ``pip install --no-deps`` into a fresh virtual environment made without
 pip. The dependencies (TensorFlow & co., 2.8 GB) are not downloaded again: a ``.pth`` file in the fresh
 environment puts this environment's ``site-packages`` on its path as a plain folder, so the ``.pth``
 files there (the editable install's finder among them) are not run and the project's own copy of
