@@ -336,3 +336,21 @@ def test_frames_from_the_sandbox_are_size_limited():
     assert [json.loads(f) for f in reader.feed(zygote.pack({"a": 1})[3:] + zygote.pack([2]))] == [{"a": 1}, [2]]
     with pytest.raises(ValueError, match="more than the 100"):
         zygote.FrameReader(100).feed(zygote.pack("x" * 200))
+
+
+def test_the_assignment_of_a_submission_comes_from_its_metadata_not_its_name():
+    from nst_grader.runner import detect_assignment
+
+    def nb(metadata: dict, cells: list[dict]) -> bytes:
+        return nb_bytes({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells})
+
+    code = {"cell_type": "code", "metadata": {}, "source": "x = 1"}
+    named = parse_notebook(nb({"nst_grader": {"assignment": "05_cost_functions"}}, [code]), Path("whatever.ipynb"))
+    assert detect_assignment(named) == "05_cost_functions"
+    by_ids = parse_notebook(nb({}, [code, {"cell_type": "code", "source": "pass",
+                                           "metadata": {"nbgrader": {"grade_id": "test_total_cost", "grade": True}}}]),
+                            Path("01_cnn_feature_maps.ipynb"))  # the file name says 01: the grade_id says 05
+    assert detect_assignment(by_ids) == "05_cost_functions"
+    unknown = parse_notebook(nb({"nst_grader": {"assignment": "../../etc"}}, [code]), Path("05_cost_functions.ipynb"))
+    with pytest.raises(NotebookError, match="none of the graded exercises"):
+        detect_assignment(unknown)
