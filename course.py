@@ -258,14 +258,14 @@ def preflight() -> int:
         failed = _download_chromium()
         chromium = _playwright_chromium(PY)
         if chromium is None and failed is None:  # downloaded, but it does not start: system libraries missing
-            why.append("Playwright's Chromium was downloaded but does not start: system libraries are missing")
+            why.insert(0, "Playwright's Chromium was downloaded but does not start: system libraries are missing")
             hint = f"sudo {_venv_python()} -m playwright install-deps chromium" if not missing else None
         elif chromium is None:
-            why.append(f"`{' '.join(PLAYWRIGHT_INSTALL[1:])}` failed: {failed}")
+            why.insert(0, f"`{' '.join(PLAYWRIGHT_INSTALL[1:])}` failed: {failed}")
     if chromium is None:
         missing.insert(0, "chromium")
         if chosen:
-            why.append(f"NST_CHROMIUM={chosen} does not start")
+            why.insert(0, f"NST_CHROMIUM={chosen} does not start")  # the reasons in the order of the names
     if missing:
         return _stop(missing, f" ({'; '.join(why)})" if why else "", hint)
     os.environ["NST_CHROMIUM"] = chromium  # the browser tests use exactly this one
