@@ -6,6 +6,7 @@ class of students with every graded assignment each.
     python benchmarks/grading.py --files 10      # another class size
     python benchmarks/grading.py --jobs 1
     python benchmarks/grading.py --students 100  # 100 students x every graded assignment, in nbgrader's layout
+    python benchmarks/grading.py --per-student 10   # 10 students x 2 files: one sandbox per student vs per file
 
 ``--students N``: every registered assignment whose notebook has its solutions is handed in by each of
 N students (``submitted/<student>/<assignment>/``), correct (8 in 10), partly wrong (1 in 10: lesson 05's
@@ -74,12 +75,12 @@ def grade(folder: Path, out: Path, jobs: int | None) -> dict:
         rep = json.loads(p.read_text())
         starts += [s["preload_seconds"] for s in rep["sandbox"]["starts"]]
         exercises += [e["detail"]["seconds"] for e in rep["exercises"] if e["detail"].get("seconds") is not None]
-    return {"files": len(per_file), "wall_s": round(wall, 1), "grader_s": info["seconds"],
+    return {"files": len(per_file), "wall_s": round(wall, 1), "grader_s": info["seconds"], "sandbox_starts": len(starts),
             "per_file_s": {"mean": round(statistics.mean(per_file), 2), "max": round(max(per_file), 2)},
             "sandbox_start_s": {"mean": round(statistics.mean(starts), 2), "max": round(max(starts), 2)},
             "exercise_s": {"mean": round(statistics.mean(exercises), 3), "max": round(max(exercises), 3)},
             "jobs": info["jobs"], "supervisor_max_rss_mb": info["supervisor_max_rss_mb"],
-            "totals": sorted(int(r["total"]) for r in csv.DictReader((run_dir / "gradebook.csv").open()))}
+            "totals": sorted(int(r["total"]) for r in csv.DictReader((run_dir / "gradebook.csv").open()) if r["total"])}
 
 
 
@@ -198,17 +199,46 @@ def grade_class(students: int, jobs: int | None, tmp: Path) -> dict:
             "exit_status": proc.returncode}
 
 
+def compare_sandboxes(students: int, jobs: int | None, tmp: Path) -> dict:
+    """``students`` x 2 files of lesson 05 (a submission and a resubmission): graded in nbgrader's layout
+    (one sandbox per student: TensorFlow imported once for both files) and as loose files (each file a
+    student of its own: one sandbox per file)."""
+    import shutil
+
+    (tmp / "loose").mkdir()
+    for k in range(students):
+        for folder, fixture in (("ps05", None), ("ps05-resubmitted", "partly_wrong.txt")):
+            path = submission(tmp / "pairs" / "submitted" / f"student{k:02d}" / folder, "05_cost_functions.ipynb",
+                              fixture)
+            shutil.copy(path, tmp / "loose" / f"student{k:02d}-{folder}.ipynb")
+    out = {}
+    for name, folder in (("per_student", tmp / "pairs" / "submitted"), ("per_file", tmp / "loose")):
+        r = grade(folder, tmp / f"out-{name}", jobs)
+        out[name] = {"files": r["files"], "wall_s": r["wall_s"], "per_file_s": round(r["wall_s"] / r["files"], 2),
+                     "sandbox_starts": r["sandbox_starts"]}
+        print(f"{name}: {r['files']} files in {r['wall_s']} s, {r['sandbox_starts']} sandbox starts", flush=True)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--files", type=int, default=30)
     ap.add_argument("--jobs", type=int)
     ap.add_argument("--students", type=int, help="grade a class of this many students x every graded assignment")
+    ap.add_argument("--per-student", type=int, help="this many students x 2 files: one sandbox per student vs per file")
     ap.add_argument("--out", type=Path, help="JSON file (default benchmarks/results/grading-<host>-<date>.json)")
     args = ap.parse_args()
     report = {"when": dt.datetime.now().isoformat(timespec="seconds"), "cpu": cpu_model(), "cores": os.cpu_count(),
               "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="nst-grading-bench-") as tmp:
         tmp = Path(tmp)
+        if args.per_student:
+            report["sandboxes"] = compare_sandboxes(args.per_student, args.jobs, tmp)
+            out = args.out or HERE / "results" / f"grading-sandboxes-{platform.node() or 'machine'}-{report['when'][:10]}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(report, indent=2) + "\n")
+            print(json.dumps(report, indent=2))
+            return 0
         if args.students:
             report["course"] = grade_class(args.students, args.jobs, tmp)
             report["load_after"] = os.getloadavg()

@@ -1,4 +1,4 @@
-"""Grading one student's file: which cells each exercise runs, and driving the file's sandbox.
+"""Grading one student's files: which cells each exercise runs, and driving the student's sandbox.
 
 For each exercise the sandbox's child runs, in notebook order, every code cell up to the exercise's
 test cell **except the test cells** (a student who ran the notebook top to bottom had those cells
@@ -7,8 +7,11 @@ work), tolerating errors in them; then the functions of *other* exercises that t
 replaced by correct versions (one mistake costs points once), and the exercise's function is called
 on the hidden inputs.
 
-One sandbox per file; if it dies, hangs or passes its memory limit during an exercise, that
-exercise gets 0 and a fresh sandbox grades the rest, within the file's total time limit.
+One sandbox per student (:class:`StudentSandbox`: every file of that student, never another's); if
+it dies, hangs or passes its memory limit during an exercise, that exercise gets 0 and a fresh sandbox
+grades the rest, within the file's total time limit. An exercise whose grading was attacked that way
+has its solution cell left out of the later exercises' runs (their cells include it), so that an
+attack written at the top level of a cell costs its own exercise only.
 """
 
 from __future__ import annotations
