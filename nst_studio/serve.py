@@ -6,8 +6,8 @@
           --MappingKernelManager.cull_idle_timeout=900 --MappingKernelManager.cull_interval=60
           --MappingKernelManager.cull_connected=True
 
-- **A kernel per visitor, and it goes away.** Each page load gets its own kernel (about 0.7 GB with
-  TensorFlow and VGG19). Voila shuts it down when the page closes (the page's ``beforeunload``); a
+- **A kernel per visitor, and it goes away.** Each page load gets its own kernel (TensorFlow, VGG19 and
+  the images: lesson 10 measures its resident memory after a transfer). Voila shuts it down when the page closes (the page's ``beforeunload``); a
   page that closes without saying so (a crashed tab, a phone putting the browser to sleep) or stays
   open unused loses its kernel after :data:`CULL_IDLE_S` seconds without activity (checked every
   :data:`CULL_INTERVAL_S` s; a running Generate counts as activity). A day of visitors therefore
