@@ -41,7 +41,7 @@ HINTS = {
     "field starts at 0": ("Your value is 1 pixel short: a single pixel sees itself, so the field starts at "
                           "r_0 = 1 (a 3x3 conv on the image sees 3 pixels, not 2)."),
     "no floor": ("Your sizes keep fractions: a layer has a whole number of outputs, floor((n + 2p - k) / s) + 1; "
-                 "round down at every layer, not only at the end."),
+                 "round down (// in Python), never up."),
     "padding counted once": "The padding p is added on both sides: n + 2p, not n + p.",
     "+1 forgotten": ("Your value misses the + 1: a kernel that fits exactly once (n + 2p = k) gives one "
                      "output, floor((n + 2p - k) / s) + 1."),
