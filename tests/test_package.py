@@ -81,8 +81,13 @@ def test_the_wheel_holds_every_module_and_the_data_files(nst_wheel):
     names = set(zipfile.ZipFile(nst_wheel).namelist())
     sources = {p.relative_to(ROOT).as_posix() for pkg in ("nst_utils", "nst_studio") for p in (ROOT / pkg).rglob("*")
                if p.is_file() and "__pycache__" not in p.parts}
+    # Training checkpoints (nst_utils/networks/checkpoints/, issue 20) are for continuing a training run from
+    # the repository, not networks to use: deliberately left out of the package.
+    checkpoints = {s for s in sources if s.startswith("nst_utils/networks/checkpoints/")}
+    sources -= checkpoints
     assert sources, "no sources found"
     assert sources <= names, f"missing from the wheel: {sorted(sources - names)}"
+    assert not checkpoints & names, f"training checkpoints packaged: {sorted(checkpoints & names)}"
     assert "nst_utils/fast/__init__.py" in names and "nst_utils/__main__.py" in names
     assert "nst_studio/app.ipynb" in names and any(re.fullmatch(r"nst_utils/networks/\w+\.keras", n) for n in names)
     extra = {n.split("/")[0] for n in names} - {"nst_utils", "nst_studio"}
