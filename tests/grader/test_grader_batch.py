@@ -375,7 +375,8 @@ def test_floods_are_stopped_by_limits(batch):
     e = by_id(rep)
     assert e["compute_content_cost"]["status"] == "output limit"
     assert "flood flood" not in batch["markdown"]["floods"]  # printed during the hidden tests: not shown
-    assert e["gram_matrix"]["status"] == "memory", e["gram_matrix"]
+    # a flood is stopped by the memory limit, or by the time limit when allocating is that slow (seen on 2 busy cores)
+    assert e["gram_matrix"]["status"] in ("memory", "timeout"), e["gram_matrix"]
     assert e["compute_layer_style_cost"]["status"] in ("error", "crashed", "failed")  # fork bomb, bounded
     disk = by_id(rep)["compute_style_cost"]["detail"]["output_tail"]
     assert "disk full after" in disk and int(disk.split("disk full after")[1].split()[0]) <= 67  # 64 MiB of 1 MB files
@@ -465,5 +466,7 @@ def test_student_reports_reveal_no_hidden_input_or_expected_value(batch):
                 assert case["detail"] not in text
                 for v in np.ravel(case["expected"])[:20]:
                     if abs(v) > 1e-3:
-                        assert f"{v:.5g}" not in text, (name, e["grade_id"], v)
+                        shown = f"{v:.5g}"
+                        # a value that prints as one or two digits ("4") also occurs in dates and counts
+                        assert len(shown) < 3 or shown not in text, (name, e["grade_id"], v)
         assert "Policy" in batch["markdown"][name] or rep["error"]
