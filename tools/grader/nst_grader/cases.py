@@ -28,13 +28,19 @@ class Case:
     kwargs: dict
     expected: np.ndarray
     factors: dict[str, float] = field(default_factory=dict)  # named size factors, to explain a wrong value
-    mistakes: dict[str, float] = field(default_factory=dict)  # values of the classic wrong answers (scalars)
+    #: values of the classic wrong answers: scalars, or arrays of the expected value's shape (a mistake of
+    #: another shape is told by the shape check, not here)
+    mistakes: dict[str, float | np.ndarray] = field(default_factory=dict)
     gram_of_width: int | None = None  # gram_matrix: the n_H*n_W of A, to recognise A^T A
 
     def __post_init__(self) -> None:  # a "mistake" that gives the right value on this input is none
-        right = float(self.expected) if np.ndim(self.expected) == 0 else None
+        right = np.asarray(self.expected, dtype=np.float64)
         for name, value in list(self.mistakes.items()):
-            if right is not None and np.isclose(value, right, rtol=1e-3):
+            value = np.asarray(value, dtype=np.float64)
+            if value.shape != right.shape:
+                raise ValueError(f"mistake {name!r} has the shape {value.shape}, the expected value {right.shape}")
+            atol = 1e-8 if right.ndim == 0 else 1e-6 * float(np.max(np.abs(right), initial=0.0))  # as compare's
+            if np.allclose(value, right, rtol=1e-3, atol=atol):
                 del self.mistakes[name]
 
 
@@ -60,6 +66,9 @@ class Assignment:
     helpers: Mapping[str, str] = field(default_factory=dict)  # function -> correct source, for `needs`
     helper_imports: str = ""  # source run before the helpers (e.g. "import tensorflow as tf\n")
     hints: Mapping[str, str] = field(default_factory=dict)  # mistake name (Case.mistakes) -> hint text
+    #: parts of ``nst_utils`` that are the references of these exercises, blocked during every exercise's
+    #: hidden tests: ``{"nst_utils.module": (name, ...)}`` (see :mod:`nst_grader.assignments._blocking`)
+    blocked: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def grade_ids(self) -> tuple[str, ...]:
@@ -73,10 +82,18 @@ class Assignment:
         return next(e for e in self.exercises if e.grade_id == grade_id)
 
     def helpers_for(self, ex: Exercise) -> tuple[str, list[str]]:
-        """Source defining the correct versions of the functions ``ex`` may call, and their names."""
-        if not ex.needs:
-            return "", []
-        return self.helper_imports + "".join(self.helpers[n] for n in ex.needs), list(ex.needs)
+        """Source run after the notebook's cells and before ``ex``'s hidden tests: the blocking of
+        :attr:`blocked` (if any), then the correct versions of the functions ``ex`` may call; and the
+        names it defines that replace the notebook's."""
+        source, names = "", []
+        if self.blocked:
+            from nst_grader.assignments._blocking import BLOCKING, blocking_source
+
+            source, names = blocking_source(self.blocked), [BLOCKING]
+        if ex.needs:
+            source += self.helper_imports + "".join(self.helpers[n] for n in ex.needs)
+            names += list(ex.needs)
+        return source, names
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,10 @@ def compare(got: np.ndarray, case: Case, hints: Mapping[str, str] | None = None,
         if case.gram_of_width and got.shape == (case.gram_of_width, case.gram_of_width):
             return Verdict(False, "wrong shape", "Your matrix is (n_H*n_W, n_H*n_W): that is A^T A; the Gram "
                                                  "matrix is A A^T, of shape (n_C, n_C).")
+        if got.ndim == exp.ndim:  # sizes are the student's inputs' business: say which axes differ, not by how much
+            axes = ", ".join(str(k) for k in range(exp.ndim) if got.shape[k] != exp.shape[k])
+            return Verdict(False, f"wrong shape: the right number of dimensions ({exp.ndim}), another size along "
+                                  f"axis {axes}")
         return Verdict(False, f"wrong shape: expected a {' x '.join('?' * exp.ndim)} array, "
                               f"got {got.ndim} dimension(s)")
     if not np.all(np.isfinite(got)):
@@ -141,7 +145,12 @@ def compare(got: np.ndarray, case: Case, hints: Mapping[str, str] | None = None,
         return Verdict(True, "")
     hint = ""
     for name, value in case.mistakes.items():
-        if exp.ndim == 0 and np.isclose(float(got), value, rtol=rtol, atol=0.0):
+        value = np.asarray(value, dtype=np.float64)
+        if exp.ndim == 0 and np.isclose(float(got), float(value), rtol=rtol, atol=0.0):
+            hint = hints.get(name, "")
+            break
+        if exp.ndim and value.shape == got.shape and np.allclose(
+                got, value, rtol=rtol, atol=1e-6 * max(float(np.max(np.abs(value), initial=0.0)), 1e-12)):
             hint = hints.get(name, "")
             break
     if not hint and exp.ndim == 0 and float(exp) != 0.0 and float(got) != 0.0:

@@ -6,7 +6,8 @@
    :class:`~nst_grader.cases.Case` with ``kind`` (for the student, no number), ``detail`` (for the
    instructor), ``args``/``kwargs`` (the inputs) and ``expected`` (float64, computed here with NumPy,
    never with TensorFlow or ``nst_utils``), optionally ``mistakes`` (``{name: value}`` of the classic
-   wrong answers, scalars) and ``factors`` (``{name: factor}`` to recognise a wrong normalisation).
+   wrong answers: scalars, or arrays of the expected value's shape) and ``factors`` (``{name: factor}``
+   to recognise a wrong normalisation of a scalar).
    Inputs are encoded by :func:`~nst_grader.cases.encode`: a plain ``np.ndarray`` arrives as a float32
    ``tf.constant`` (``needs_tensorflow=True``) or a float32 NumPy array (``False``); wrap it in
    :class:`~nst_grader.cases.NumPyArray` (``NumPyArray(a, "float64")``, ``"int64"``) to choose; ``int``,
@@ -29,6 +30,8 @@
      (listed in their ``needs``), so that one mistake costs points once; ``helper_imports``: source run
      before them (``"import tensorflow as tf\\n"``);
    * ``hints``: ``{mistake name: hint text}`` for the names used in the cases' ``mistakes``.
+   * ``blocked``: ``{"nst_utils.module": (name, ...)}``: the library's references of these exercises,
+     replaced by functions that raise during every exercise's hidden tests (see ``_blocking``).
 3. Nothing else: this package imports every module in it (no list to edit). The notebook's cells need
    nbgrader metadata (``solution``/``grade``/``grade_id``/``points``; the points must equal the
    exercise's) and the notebook-level metadata ``{"nst_grader": {"assignment": id}}`` (``course.py

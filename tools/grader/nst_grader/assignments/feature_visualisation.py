@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nst_grader.assignments._blocking import BLOCKING, blocking_source
 from nst_grader.cases import Assignment, Case, Exercise
 
 HINTS = {
@@ -124,7 +123,7 @@ def _layer_cases(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
-#: the library's references of these exercises, blocked during the hidden tests (see _blocking)
+#: the library's references of these exercises, blocked during the hidden tests (Assignment.blocked)
 BLOCKED = {"nst_utils.visualise": ("Objective", "objective")}
 
 
@@ -133,10 +132,10 @@ ASSIGNMENT = Assignment(
     notebook="02_feature_visualisation.ipynb",
     title="Lesson 02: the objectives of feature visualisation and deep dream",
     exercises=(
-        Exercise("channel_objective", "channel_objective", 2, _channel_cases, needs=(BLOCKING,)),
-        Exercise("layer_objective", "layer_objective", 1, _layer_cases, needs=(BLOCKING,)),
+        Exercise("channel_objective", "channel_objective", 2, _channel_cases),
+        Exercise("layer_objective", "layer_objective", 1, _layer_cases),
     ),
     needs_tensorflow=False,
-    helpers={BLOCKING: blocking_source(BLOCKED)},
+    blocked=BLOCKED,
     hints=HINTS,
 )

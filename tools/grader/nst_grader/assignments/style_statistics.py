@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nst_grader.assignments._blocking import BLOCKING, blocking_source
 from nst_grader.cases import Assignment, Case, Exercise
 
 HINTS = {
@@ -180,7 +179,7 @@ def _swd_cases(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
-#: the library's references of these exercises, blocked during the hidden tests (see _blocking)
+#: the library's references of these exercises, blocked during the hidden tests (Assignment.blocked)
 BLOCKED = {"nst_utils.statistics": ("MeanStdStatistic", "SlicedWassersteinStatistic", "HistogramStatistic",
                                     "style_statistic", "_squared_sorted_distance", "_sort_rows")}
 
@@ -190,10 +189,10 @@ ASSIGNMENT = Assignment(
     notebook="08_what_is_style.ipynb",
     title="Lesson 08: the mean/std and sliced Wasserstein style costs",
     exercises=(
-        Exercise("mean_std_cost", "mean_std_cost", 2, _mean_std_cases, needs=(BLOCKING,)),
-        Exercise("sliced_wasserstein_cost", "sliced_wasserstein_cost", 3, _swd_cases, needs=(BLOCKING,)),
+        Exercise("mean_std_cost", "mean_std_cost", 2, _mean_std_cases),
+        Exercise("sliced_wasserstein_cost", "sliced_wasserstein_cost", 3, _swd_cases),
     ),
     needs_tensorflow=False,
-    helpers={BLOCKING: blocking_source(BLOCKED)},
+    blocked=BLOCKED,
     hints=HINTS,
 )
