@@ -20,6 +20,7 @@ Each command is a thin veneer over a standard tool (pip, jupyter, pytest, voila)
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import shutil
 import signal
@@ -429,11 +430,40 @@ COMMANDS = {"lab": lab, "test": test, "execute": execute, "bench": bench, "studi
             "book": book, "student": student, "grade": grade}
 
 
+def command_help(cmd: str) -> int:
+    """``course.py CMD --help`` (or ``-h``): the command's usage, with no side effect (no set-up, no
+    preflight, nothing written). A command that hands the rest of its line to a tool then shows that
+    tool's own ``--help``, if the environment exists (read-only); otherwise it says how to get it."""
+    line = next(s.strip() for s in __doc__.splitlines() if s.strip().startswith(f"python3 course.py {cmd} "))
+    doc = inspect.cleandoc((setup if cmd == "setup" else COMMANDS[cmd]).__doc__)
+    print(f"usage: {line}\n\n{doc}", flush=True)
+    grader = {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tools" / "grader"),
+                                                         os.environ.get("PYTHONPATH")) if p)}
+    tools = {"lab": ("jupyter lab", [str(BIN / "jupyter"), "lab"], None),
+             "test": ("pytest", [str(PY), "-m", "pytest"], None),
+             "bench": ("benchmarks/bench.py", [str(PY), "benchmarks/bench.py"], None),
+             "studio": ("voila", [str(BIN / "voila")], None),
+             "book": ("tools/book.py", [str(PY), str(ROOT / "tools" / "book.py")], None),
+             "student": ("nst_grader student", [str(PY), "-m", "nst_grader", "student"], grader),
+             "grade": ("nst_grader grade", [str(PY), "-m", "nst_grader", "grade"], grader)}
+    if cmd not in tools:
+        return 0
+    name, args, env = tools[cmd]
+    if not PY.exists():
+        print(f"\nThe other options go to {name}; its own --help is shown here once the environment exists "
+              "(python3 course.py setup).", flush=True)
+        return 0
+    print(f"\nThe other options go to {name}; its own --help:\n", flush=True)
+    return _run([*args, "--help"], env=env)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(__doc__)
         return 0
     cmd, extra = argv[0], argv[1:]
+    if (cmd == "setup" or cmd in COMMANDS) and ("-h" in extra or "--help" in extra):
+        return command_help(cmd)
     if cmd == "setup":
         setup()
         return 0

@@ -147,3 +147,46 @@ def test_a_failing_bwrap_gives_way_to_one_that_works(monkeypatch, tmp_path):
         assert bwrap.find_bwrap() is None  # chosen and missing: no fallback
     finally:
         bwrap.sandbox_problem.cache_clear()
+
+
+# --- course.py CMD --help ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+@pytest.mark.parametrize("cmd", ["setup", *course.COMMANDS])
+def test_help_of_a_command_prints_its_usage_and_does_nothing_else(cmd, flag, monkeypatch, capsys):
+    """``course.py execute --help`` used to run "--help" as a notebook, ``course.py test --help`` the whole
+    preflight (set-up, a Chromium download, the samples): now every command's help only prints."""
+    doc = (course.setup if cmd == "setup" else course.COMMANDS[cmd]).__doc__
+
+    def side_effect(*args, **kwargs):
+        raise AssertionError(f"`course.py {cmd} {flag}` did something: {args}")
+
+    for name in ("setup", "preflight", "trust_notebooks", "lab_command", "_fetch_samples", "_download_chromium"):
+        replaced = lambda *args, **kwargs: side_effect(*args, **kwargs)  # noqa: E731
+        replaced.__doc__ = getattr(course, name).__doc__  # what the help prints
+        monkeypatch.setattr(course, name, replaced)
+    monkeypatch.setattr(course.subprocess, "run", side_effect)
+    monkeypatch.setattr(course.subprocess, "Popen", side_effect)
+    ran = []
+    monkeypatch.setattr(course, "_run", lambda args, env=None: ran.append([str(a) for a in args]) or 0)
+
+    assert course.main([cmd, flag]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python3 course.py {cmd} ")
+    assert doc.split()[:4] == out.split("\n\n")[1].split()[:4]  # the command's own words follow
+    if cmd in ("setup", "execute"):
+        assert ran == []  # nothing it hands options to
+    elif course.PY.exists():  # the tool that gets the other options shows its own help, and only that
+        assert len(ran) == 1 and ran[0][-1] == "--help"
+        assert "its own --help" in out
+
+
+def test_help_without_an_environment_creates_none(monkeypatch, tmp_path, capsys):
+    """Real command, no environment: ``--help`` does not create one (``setup`` would, with pip)."""
+    venv = tmp_path / "venv"
+    out = subprocess.run([sys.executable, str(ROOT / "course.py"), "grade", "--help"], capture_output=True,
+                         text=True, timeout=60,  # and pip, if it ever ran, could not reach an index:
+                         env={**os.environ, "NST_VENV": str(venv), "PIP_NO_INDEX": "1"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: python3 course.py grade ") and "python3 course.py setup" in out.stdout
+    assert not venv.exists()
