@@ -1,13 +1,14 @@
-"""Command line: ``python -m nst_grader {grade,student,exercises,check}``.
+"""Command line: ``python -m nst_grader {grade,merge,seed,student,exercises,check}``.
 
 ::
 
     python -m nst_grader grade PATH... [--out DIR] [--timeout S] [--jobs N] [--shard K/N --seed HEX] [--unsandboxed]
+                                        # --jobs: students graded at once, each in their own sandbox
     python -m nst_grader merge RUN_DIR... [--out DIR]   # the shards' run folders -> one run folder
     python -m nst_grader seed           # a new secret seed (for the shards of one class)
-    python -m nst_grader student [--notebooks DIR] [--out DIR]
-    python -m nst_grader exercises
-    python -m nst_grader check          # what the sandbox does on this machine
+    python -m nst_grader student [--notebooks DIR] [--out DIR]   # the hand-outs, without the solutions
+    python -m nst_grader exercises      # the graded exercises and their points
+    python -m nst_grader check [--python PY] [--unsandboxed]     # what the sandbox does on this machine
 
 Exit status of ``grade``: 0 when every file was graded (whatever the scores), 1 when some file could
 not be graded (its row in the gradebook says why), 2 when nothing was graded (no sandbox, bad options).
@@ -159,11 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("paths", nargs="+", type=Path, help="notebooks, or folders (nbgrader's submitted/ too)")
     g.add_argument("--out", type=Path, help="where the run folders go (default <repo>/grading-reports)")
     g.add_argument("--timeout", type=float, default=30.0, help="seconds per exercise (default 30)")
-    g.add_argument("--file-timeout", type=float, help="seconds per file in all (default 60 + 40 per exercise)")
-    g.add_argument("--jobs", type=int, help="files graded at the same time (default: cores, at most 4)")
-    g.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory per file's sandbox (default 2048)")
+    g.add_argument("--file-timeout", type=float, help="seconds per file in all (default 60 + (--timeout + 10) per exercise of "
+                                                          "the largest assignment)")
+    g.add_argument("--jobs", type=int, help="students graded at the same time, each in their own sandbox that "
+                                            "grades all their files (default: cores, at most 4)")
+    g.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
+                   help=f"memory of one student's sandbox, all its processes together (default {Limits.memory_mb})")
     g.add_argument("--grace", type=float, default=Limits.grace,
-                   help="seconds to wait beyond --timeout for a sandbox that stopped answering (default 15)")
+                   help=f"seconds to wait beyond --timeout for a sandbox that stopped answering (default {Limits.grace:g})")
     g.add_argument("--only", help="comma-separated grade_ids to grade (default: all)")
     g.add_argument("--seed", help="hex seed of the hidden inputs, from an earlier run's instructor/run.json "
                                   "(default: a new secret seed)")
@@ -181,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--out", type=Path, help="where to write them (default <repo>/student)")
     sub.add_parser("exercises", help="list the graded exercises and their points")
     c = sub.add_parser("check", help="start one sandbox and print what it does on this machine")
-    c.add_argument("--python")
-    c.add_argument("--unsandboxed", action="store_true")
+    c.add_argument("--python", help="the Python the sandbox starts, as grade's --python (default: this one)")
+    c.add_argument("--unsandboxed", action="store_true",
+                   help="start it WITHOUT a sandbox, as grade's --unsandboxed would (to compare)")
     args = parser.parse_args(argv)
     return {"grade": _grade, "merge": _merge, "seed": _seed, "student": _student, "exercises": _exercises,
             "check": _check}[args.command](args)
