@@ -10,6 +10,7 @@
     python3 course.py book       # the lessons as a static web site with their outputs -> build/book/index.html
     python3 course.py bench      # performance benchmark, JSON into benchmarks/results/
     python3 course.py setup      # only create/update .venv
+    python3 course.py CMD --help # a command's usage (and the options of the tool it runs); changes nothing
 
 On Windows use ``py course.py ...``. Only the standard library is used here: the command works on a
 fresh machine with Python 3.11+ and nothing else, and installs everything from ``pyproject.toml``.
