@@ -31,10 +31,11 @@ from nst_grader.assignments import ASSIGNMENTS
 from nst_grader.runner import FileOutcome
 from nst_grader.scoring import STATUS_TEXT
 
-POLICY = ("Calling the library's own implementation of a graded function (anything in nst_utils.costs or "
-          "nst_utils.loss, including the short names such as nu.gram_matrix or nu.content_cost) is not allowed "
-          "in the graded exercises: during grading those functions raise an error, and an exercise whose "
-          "function calls them scores 0.")
+POLICY = ("Your graded functions may not call the library's own implementation of a graded exercise, whether "
+          "through its nst_utils module or through nu: during grading, the library's reference "
+          "implementations of every graded exercise are replaced by versions that raise an error (a whole "
+          "module for some lessons, the functions and classes themselves for others), and an exercise whose "
+          "function calls one scores 0.")
 HIDDEN = ("The hidden tests call your functions on inputs drawn at random for this grading, different from "
           "the notebook's tests and from other students'; an exercise earns its points when every hidden test "
           "passes. Functions of other exercises that a function calls are replaced by correct ones, so one "
