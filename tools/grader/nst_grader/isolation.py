@@ -77,13 +77,54 @@ def _python_layout(python: str) -> dict:
             "hide = sorted({os.path.realpath(x) for p in g for pat in ('nst_grader', 'nst_grader-*.dist-info', "
             "'nst_grader-*.egg-info', 'nst_grader.egg-info', '__editable__*nst_grader*', 'nst_grader*.pth') "
             "for x in glob.glob(os.path.join(p, pat))}); "
+            # the library's public data, as nst_utils.cache and nst_utils.samples find it: the converted VGG19
+            # weights and the folder of sample images (nothing of the course's or the grader's)
+            "c = os.environ.get('NST_CACHE_DIR') or os.path.join(os.environ.get('XDG_CACHE_HOME') or "
+            "os.path.join(os.path.expanduser('~'), '.cache'), 'nst_utils'); "
+            "w = [os.path.realpath(os.path.join(os.path.expanduser(c), 'weights', 'vgg19_imagenet' + e)) "
+            "for e in ('.npz', '.json')]; i = os.environ.get('NST_IMAGE_DIR'); "
+            "data = {'weights': w if all(os.path.isfile(x) for x in w) else [], "
+            "'images': os.path.realpath(i) if i and os.path.isdir(i) else None}; "
             "print(json.dumps({'prefixes': sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}), "
             "'nst_utils': list(s.submodule_search_locations) if s and s.submodule_search_locations else [], "
-            "'hide': hide}))")
+            "'hide': hide, 'data': data}))")
     out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
         raise SandboxUnavailable(f"{python} cannot run: {out.stderr.strip()[-300:]}")
     return json.loads(out.stdout)
+
+
+#: where the sandbox sees the library's public data (read-only); nst_utils finds them there by itself
+SANDBOX_CACHE = "/tmp/.cache/nst_utils"
+SANDBOX_IMAGES = "/nst-images"
+
+
+def _public_data(data: dict, secrets: list[Path], args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Mount the converted VGG19 weights and the sample-image folder read-only (appends to ``args``).
+
+    Without them every lesson cell that calls ``nu.load_vgg19()`` or ``nu.load_sample()`` tries a download
+    in a sandbox without network: seconds lost per exercise, and an error note in every honest report.
+    Both are public (ImageNet weights, the course's sample photos). A folder that is, or holds, the course
+    project or the grader is never mounted. Returns the notes for the run's description and the
+    environment variables to set."""
+    notes, env = [], {}
+    weights = data.get("weights") or []
+    if len(weights) == 2 and all(os.path.isfile(w) for w in weights):
+        for path, perms in (("/tmp/.cache", "01777"), (SANDBOX_CACHE, "01777"), (SANDBOX_CACHE + "/weights", "0755")):
+            args += ["--perms", perms, "--dir", path]
+        for w in weights:
+            args += ["--ro-bind", w, f"{SANDBOX_CACHE}/weights/{Path(w).name}"]
+        notes.append("read-only: the converted VGG19 weights (" + ", ".join(Path(w).name for w in weights) + ")")
+    images = data.get("images")
+    if images and os.path.isdir(images):
+        folder = Path(images).resolve()
+        if any(folder == s.resolve() or folder in s.resolve().parents for s in secrets):
+            notes.append(f"the sample images folder {folder} is not mounted: it is or holds the course or the grader")
+        else:
+            args += ["--ro-bind", str(folder), SANDBOX_IMAGES]
+            env["NST_IMAGE_DIR"] = SANDBOX_IMAGES
+            notes.append(f"read-only: the sample images folder (NST_IMAGE_DIR) at {SANDBOX_IMAGES}")
+    return notes, env
 
 
 def make_stub(module: str, source: str) -> str:
@@ -197,6 +238,7 @@ def plan_sandbox(workdir: Path, limits: Limits, python: str | None = None, unsan
         made.add(dest)
     for extra in ("/etc/ld.so.cache", "/etc/fonts"):
         args += ["--ro-bind-try", extra, extra]
+    data_notes, data_env = _public_data(layout.get("data") or {}, secrets_ + [grader_pkg], args)
     if pkg:
         for module in stubs:
             args += ["--ro-bind", str(stub_dir / f"{module.split('.')[1]}.py"), str(pkg / f"{module.split('.')[1]}.py")]
@@ -212,6 +254,7 @@ def plan_sandbox(workdir: Path, limits: Limits, python: str | None = None, unsan
            "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1", "OMP_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
            "TF_NUM_INTEROP_THREADS": "1", "NST_QUICK": "1"}
+    env.update(data_env)
     args += ["--clearenv"] + [x for k, v in env.items() for x in ("--setenv", k, v)] + ["--chdir", "/tmp"]
     if hide:
         notes_hidden = ["the grader's own files hidden (empty mounts over them): " + ", ".join(hide)]
@@ -220,7 +263,7 @@ def plan_sandbox(workdir: Path, limits: Limits, python: str | None = None, unsan
     notes = notes_hidden + ["bubblewrap " + ("as root; the zygote drops to a random unprivileged uid" if root else
                               "as your user, in a user namespace (nested ones disabled)"),
              "read-only: " + ", ".join(sorted({d for _, d in ro})),
-             "private /tmp of " + str(limits.disk_mb) + " MB; no network; own pid, IPC, UTS namespaces"]
+             "private /tmp of " + str(limits.disk_mb) + " MB; no network; own pid, IPC, UTS namespaces"] + data_notes
     if stubs:
         notes.append("reference modules replaced by raising stubs: " + ", ".join(stubs))
     return Plan(True, python, args, root, workdir, stubs, notes)

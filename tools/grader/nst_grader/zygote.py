@@ -536,7 +536,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--drop-to", type=int)
     parser.add_argument("--pid-namespace", action="store_true")
     parser.add_argument("--limits", default="{}")
-    parser.add_argument("--preload", default="numpy,matplotlib,matplotlib.pyplot,tensorflow,nst_utils")
+    # not nst_utils: importing it starts TensorFlow's runtime (its thread pools), and a process forked after
+    # that hangs at its first tf.function call (the pools' threads do not survive the fork). Each exercise's
+    # process imports nst_utils itself, in well under a second once TensorFlow is loaded.
+    parser.add_argument("--preload", default="numpy,matplotlib,matplotlib.pyplot,tensorflow")
     parser.add_argument("--stubs")
     parser.add_argument("--workdir", default="/tmp")
     args = parser.parse_args(argv)
