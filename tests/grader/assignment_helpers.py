@@ -99,8 +99,11 @@ def grade_folder(subs: Path, out: Path, timeout: int = 20) -> dict:
 
 
 def build_batch(tmp: Path, source: Path, correct_bodies: dict[str, str], files: dict[str, dict[str, str]],
-                multi_cell: dict) -> dict:
-    """Write the submissions (``files``: name -> {grade_id: body}), grade them, return the run and context."""
+                multi_cell: dict, timeout: int = 20) -> dict:
+    """Write the submissions (``files``: name -> {grade_id: body}), grade them, return the run and context.
+
+    ``timeout``: each exercise's time limit, the lesson's cells before it included (lesson 09 runs its
+    network demonstrations before its exercises: several seconds on two busy cores)."""
     subs, out, hosttmp = tmp / "subs", tmp / "out", tmp / "host"
     hosttmp.mkdir(parents=True)
     token = secrets.token_hex(8)
@@ -113,7 +116,7 @@ def build_batch(tmp: Path, source: Path, correct_bodies: dict[str, str], files: 
         write(with_bodies(nb, filled), subs / f"{name}.ipynb")
     before = {p.name: sha256(p) for p in subs.iterdir()}
     protected = [Path(p) for p in escape_targets(hosttmp)[:3]]
-    data = grade_folder(subs, out)
+    data = grade_folder(subs, out, timeout)
     data.update(subs=subs, token=token, hosttmp=hosttmp, before=before, protected=protected)
     return data
 

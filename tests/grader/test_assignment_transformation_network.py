@@ -250,7 +250,7 @@ def batch(tmp_path_factory):
     files["escape"] = {"instance_norm": ESCAPE + "\n" + correct["instance_norm"]}
     tmp = tmp_path_factory.mktemp("lesson09")
     write(reference_notebook(), tmp / "subs" / "reference.ipynb")
-    return build_batch(tmp, SOURCE, correct, files, multi_cell_notebook())
+    return build_batch(tmp, SOURCE, correct, files, multi_cell_notebook(), timeout=60)
 
 
 def test_the_batch_is_graded_and_nothing_outside_changes(batch):

@@ -43,8 +43,8 @@ HINTS = {
         "Your padding repeats the edge row/column (NumPy's mode='symmetric'): reflection mirrors the image about "
         "its edge, so the first padded row is the row *next to* the edge (mode='reflect', tf.pad's REFLECT)."),
     "edge copied": "Your padding copies the edge value outwards (mode='edge'): mirror the rows inside it instead.",
-    "zeros": ("Your padding adds zeros: that is what makes the dark frame the lesson measured. Mirror the border "
-              "instead (mode='reflect')."),
+    "zeros": ("Your padding adds zeros: a border of zeros is darker than the image beside it, and the convolutions "
+              "see it. Mirror the border instead (mode='reflect'), so that the padding looks like the image."),
     "no skip connection": ("Your block returns y only: a residual block returns x + y, so that it learns a change "
                            "to its input."),
     "relu after the sum": "Your block applies a ReLU after the sum: Johnson et al.'s block returns x + y as it is.",
