@@ -60,7 +60,9 @@ class TransferResult:
 
     @property
     def final_cost(self) -> float:
-        """J after the last step (nan if no step ran)."""
+        """The last recorded J (nan if no step ran). Adam: J of the image the last step started from, i.e.
+        after ``steps - 1`` updates (the image after the last update is not evaluated again); L-BFGS: after
+        the last iteration."""
         return self.history["J"][-1] if self.history["J"] else float("nan")
 
     def __repr__(self) -> str:
