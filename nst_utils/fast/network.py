@@ -22,8 +22,9 @@ training starts from the photo, as the optimization does, instead of from a rand
 thousand training crops instead of Johnson's 160,000, the network need not first learn to copy the
 photo.
 
-**Padding.** With ``padding="reflect"`` (Johnson et al.'s recipe, :data:`nst_utils.FAST_RECIPES`) every
-conv sees the border mirrored (:class:`ReflectionPadding2D`, then an unpadded conv): nothing at the border
+**Padding.** With ``padding="reflect"`` (the course's ``"johnson"`` recipe, :data:`nst_utils.FAST_RECIPES`,
+as the ``reflect`` option of Johnson's fast-neural-style code; the paper itself mirrors the input once and
+leaves the residual blocks' convs unpadded, cropping the identity) every conv sees the border mirrored (:class:`ReflectionPadding2D`, then an unpadded conv): nothing at the border
 differs from the inside, so nothing teaches the network to paint a frame. ``"zero"`` pads every conv with
 zeros (Keras's ``padding="same"``), and ``"reflect_outer"`` (the default of :func:`transformation_network`,
 as for the first width-8 network of the course) mirrors for the 9x9 first and last convs only, zeros inside.
@@ -151,7 +152,8 @@ def transformation_network(width: int = 8, residual_blocks: int = 5, *, norm: st
             conv starts at zero, so the untrained network returns the photo, as the optimization starts
             from it. ``False``: Johnson et al.'s output, a sigmoid of the last conv, from random weights.
         seed: seeds the initial weights: the same seed gives the same network.
-        padding: ``"reflect"`` (every conv sees the border mirrored: Johnson et al.'s recipe), ``"zero"``,
+        padding: ``"reflect"`` (every conv sees the border mirrored: the course's ``"johnson"`` recipe, as
+            fast-neural-style's ``reflect`` option; not the paper's own scheme, see the module docstring), ``"zero"``,
             or ``"reflect_outer"`` (the first and last conv only: the width-8 network; module docstring).
 
     :meth:`nst_utils.FastRecipe.network` builds the network of a recipe (Johnson et al.'s: width 32).

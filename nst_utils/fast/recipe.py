@@ -7,7 +7,8 @@ optimisation (batch, steps, learning rate, precision, seed). Two recipes are nam
 
 ===============  ==============================================================================
 ``"johnson"``    Johnson, Alahi and Fei-Fei (2016) with Ulyanov et al.'s instance normalisation:
-                 widths 32/64/128, five residual blocks, reflection padding in every convolution,
+                 widths 32/64/128, five residual blocks, reflection padding in every convolution
+                 (fast-neural-style's ``reflect`` option; the paper mirrors the input once instead),
                  256-px crops, batch 4, Adam at 1e-3, 40,000 steps; every package-shipped photo
 ``"width8"``     the network lesson 09 trained in minutes and the repository shipped first: width 8,
                  reflection padding in the first and last convolution only, 128-px crops, 400 steps
