@@ -67,8 +67,9 @@ def content_cost(a_C, a_G) -> Tensor:
 def normalized_gram(a) -> Tensor:
     """G / (n_H n_W) for an activation (1, n_H, n_W, n_C): the Gram matrix per position, (n_C, n_C).
 
-    With it, ``layer_style_cost = sum((Gn_S - Gn_G)^2) / (4 n_C^2)``, which also compares a style
-    image and a generated image of different sizes fairly.
+    With it, ``layer_style_cost = sum((Gn_S - Gn_G)^2) / (4 n_C^2)``, which also lets a style image
+    and a generated image of different sizes be compared at all (the raw G grows with n_H n_W; what is
+    left still depends on how the image's content changes with its size).
     """
     a = _activation(a, "a")
     positions = tf.cast(tf.shape(a)[1] * tf.shape(a)[2], tf.float32)
