@@ -16,7 +16,7 @@ default) divides every term by its target's own size, the cost of an all-zero ac
 
 .. math:: J_{content} = \frac{\sum (a_C - a_G)^2}{\sum a_C^2}, \qquad
    J_{style} = \sum_l \lambda_l \frac{J^{[l]}_{style}(a_S, a_G)}{J^{[l]}_{style}(a_S, 0)}
-   \;\; \Big(= \sum_l \lambda_l \frac{\lVert G^{(S)} - G^{(G)} \rVert^2}{\lVert G^{(S)} \rVert^2}
+   \;\; \Big(= \sum_l \lambda_l \frac{\lVert G^{(S)} - G^{(x)} \rVert^2}{\lVert G^{(S)} \rVert^2}
    \text{ for Gram matrices}\Big)
 
 so each term is a relative squared error: 1 means "as far as an empty image", and every layer, and
