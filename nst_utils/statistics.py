@@ -249,8 +249,10 @@ class SlicedWassersteinStatistic:
     channels included, not only its first two moments. As Heitz et al. do, the directions are redrawn at
     every evaluation (``resample=True``; a fresh set per layer and per call), so each step sees another
     :math:`K` of them; ``resample=False`` draws them once (a fixed, deterministic yardstick). Optimize it
-    with Adam (the library's default): L-BFGS's line search assumes one fixed function, and with
-    directions that change at every evaluation SciPy's L-BFGS-B gives up after a few iterations.
+    with Adam (the library's default): the library's L-BFGS (SciPy's L-BFGS-B) runs a line search that
+    assumes one fixed function, and with directions that change at every evaluation it gives up after a
+    few iterations. Heitz et al.'s own code uses PyTorch's L-BFGS without a line search, with new
+    directions at every evaluation; with ``resample=False`` the cost is a fixed function again.
 
     The target keeps the style's :math:`m \times n_C` feature vectors (new directions need new
     projections), and every evaluation sorts :math:`K` projections of both images.
