@@ -32,7 +32,7 @@ def blocking_source(targets: Mapping[str, tuple[str, ...]]) -> str:
         "import inspect as _inspect",
         "class ReferenceImplementationBlocked(RuntimeError):",
         "    pass",
-        "def _nst_grader_blocker(qualified, original=None):",
+        "def _nst_grader_blocker(qualified, original):",
         "    def blocked(*args, **kwargs):",
         "        raise ReferenceImplementationBlocked(qualified + \" is the library's reference implementation, \"",
         "            'which graded exercises may not use: write the computation yourself')",
