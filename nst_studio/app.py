@@ -1,6 +1,7 @@
 r"""The style-transfer studio: an app made of ipywidgets around :func:`nst_utils.style_transfer`.
 
-The CV-Neural-Style-Transfer project shipped its style transfer as a Streamlit app; this is the same app inside Jupyter::
+DeepNeuralAI's CV-Neural-Style-Transfer (2020, GitHub) ships its style transfer as a Streamlit app; this is
+the same kind of app inside Jupyter::
 
     from nst_studio import Studio
     Studio().show()          # or display(studio.widget), or end a cell with `studio`
