@@ -2,6 +2,7 @@
 
     python benchmarks/pyramid.py                       # the comparison and the memory runs (~15 min, 2 cores)
     python benchmarks/pyramid.py --only time           # 512 px one scale vs 1024 px pyramid, default steps
+    python benchmarks/pyramid.py --only threshold      # 512 px as a pyramid (256, 512 px)
     python benchmarks/pyramid.py --only memory         # peak memory at 1024 and 2048 px, few steps
     python benchmarks/pyramid.py --quick               # a smoke run (small sizes, few steps)
 
@@ -14,6 +15,7 @@ process, so a peak RSS (``ru_maxrss``) is that configuration's own. The pair is 
   1024 px; 200, 100, 50 steps): wall time, seconds per level, peak RSS, and the result's quality: the
   remaining style r_l per style layer (``nu.remaining_style``: Gram distance to the painting over the
   photo's; judged at the result's size and at half of it) and luminance SSIM with the photo;
+* ``threshold``: a 256 -> 512 px pyramid (200, 100 steps), to set against the 512-px one scale of ``time``;
 * ``memory``: peak RSS of a pyramid at 1024 and 2048 px with few steps (16 at the first level, so 2 at the
   top of the 2048-px one), and of one scale at the same sizes with 2 steps, with the machine's swap use
   (``pswpout`` from /proc/vmstat) before and after each.
@@ -145,6 +147,10 @@ def configurations(quick: bool, images: Path) -> dict[str, list[dict]]:
              "quality": True, "image_out": str(images / "single-512.png")},
             {**base, "name": "pyramid 1024 px (default)", "mode": "pyramid", "size": 1024, "settings": {},
              "quality": True, "image_out": str(images / "pyramid-1024.png")}],
+        # where the threshold lies: at 512 px, one scale (in "time") against a 256 -> 512 pyramid
+        "threshold": [
+            {**base, "name": "pyramid 512 px (256, 512 px; 200, 100 steps)", "mode": "pyramid", "size": 512,
+             "settings": {"pyramid_above": 256}, "quality": True, "image_out": str(images / "pyramid-512.png")}],
         "memory": [
             *({**base, "name": f"pyramid {s} px, 16 steps at the first level", "mode": "pyramid", "size": s,
                "settings": {"steps": 16}} for s in (1024, 2048)),
@@ -156,7 +162,7 @@ def configurations(quick: bool, images: Path) -> dict[str, list[dict]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a smoke run: small sizes, few steps")
-    ap.add_argument("--only", choices=("time", "memory"), help="run one section only")
+    ap.add_argument("--only", choices=("time", "threshold", "memory"), help="run one section only")
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/...)")
     ap.add_argument("--images", type=Path, default=HERE / "results" / "pyramid-images",
                     help="folder for the results as PNG")
