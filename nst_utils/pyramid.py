@@ -35,6 +35,7 @@ the levels recorded (:class:`Level`: shape, style shape, steps, seconds each).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -71,6 +72,33 @@ class Level:
 def uses_pyramid(size: int, settings: Settings = DEFAULTS) -> bool:
     """True if a transfer whose longer side is ``size`` px runs coarse to fine with these settings."""
     return settings.pyramid_above is not None and size > settings.pyramid_above
+
+
+def asked_size(content: Any, size: int | None = None) -> int:
+    """Longer side (px) of the image a transfer of ``content`` makes, by synthesize's loading rule:
+    ``size`` if given, else 256 px for a file (:data:`~nst_utils.transfer.DEFAULT_SIZE`), else the
+    image's own (an array's, a Pillow image's). Nothing is decoded."""
+    if size is not None:
+        return int(size)
+    if isinstance(content, (str, bytes)) or not hasattr(content, "shape") and not hasattr(content, "size"):
+        from nst_utils.transfer import DEFAULT_SIZE
+
+        return DEFAULT_SIZE
+    if hasattr(content, "shape"):  # an array: (H, W), (H, W, 3) or (1, H, W, 3)
+        shape = tuple(content.shape)
+        hw = shape[1:3] if len(shape) == 4 else shape[:2]
+        return int(max(hw))
+    return int(max(content.size))  # a Pillow image: (width, height)
+
+
+def runs_coarse_to_fine(content: Any, *, size: int | None = None, settings: Settings | None = None,
+                        **kwargs: Any) -> bool:
+    """True if ``style_transfer(content, style, size=size, settings=settings, **kwargs)`` runs in levels:
+    the asked size (:func:`asked_size`) is above ``pyramid_above``. Setting names in ``kwargs`` count (and
+    are checked); other arguments of style_transfer are ignored."""
+    names = {f.name for f in dataclasses.fields(Settings)}
+    settings = (settings or DEFAULTS).replace(**{k: v for k, v in kwargs.items() if k in names})
+    return uses_pyramid(asked_size(content, size), settings)
 
 
 def level_sizes(size: int, settings: Settings = DEFAULTS) -> list[int]:

@@ -150,3 +150,19 @@ def test_a_callback_stop_ends_the_whole_pyramid(vgg19):
     assert seen[0] == (1, (1, 42, 64, 3))
     assert result.steps == 5 and [lv.done for lv in result.levels] == [4, 1]
     assert result.image.shape == content.shape
+
+
+def test_the_asked_size_follows_the_loading_rule(tmp_path):
+    from PIL import Image
+
+    assert pyramid.asked_size("photo.jpg") == 256 and pyramid.asked_size(tmp_path / "photo.png") == 256
+    assert pyramid.asked_size("photo.jpg", size=1024) == 1024
+    assert pyramid.asked_size(np.zeros((1, 600, 800, 3))) == 800
+    assert pyramid.asked_size(np.zeros((900, 600, 3), np.uint8)) == 900
+    assert pyramid.asked_size(Image.new("RGB", (700, 300))) == 700
+    assert pyramid.runs_coarse_to_fine("photo.jpg", size=1024)
+    assert not pyramid.runs_coarse_to_fine("photo.jpg", size=512) and not pyramid.runs_coarse_to_fine("photo.jpg")
+    assert not pyramid.runs_coarse_to_fine("photo.jpg", size=1024, pyramid_above=None, progress=False)
+    assert pyramid.runs_coarse_to_fine(np.zeros((1, 300, 400, 3)), settings=nu.DEFAULTS.replace(pyramid_above=256))
+    with pytest.raises(ValueError, match="pyramid_above=-1"):
+        pyramid.runs_coarse_to_fine("photo.jpg", pyramid_above=-1)
