@@ -14,7 +14,8 @@ One module per concept:
 ``loss``            the loss of a transfer, built once from its targets, with its weighting
 ``settings``        the settings of a transfer and the library's DEFAULTS
 ``starts``          start images: white noise, blends
-``optimizers``      Adam and L-BFGS on the pixels
+``loop``            the optimisation loop, once: the gradient step and its Monitor
+``optimizers``      Adam and L-BFGS on the image's parameters (pixels or Fourier)
 ``transfer``        synthesize() and style_transfer()
 ``metrics``         PSNR, SSIM, relative errors, the style yardstick remaining_style()
 ``claims``          what a lesson says it measured: say() from the variables, check_*() that can fail

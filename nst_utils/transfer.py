@@ -13,7 +13,6 @@ the start image, and runs the optimizer (:mod:`nst_utils.optimizers`) with the s
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +23,8 @@ from nst_utils._tf import tf
 from nst_utils.images import as_image
 from nst_utils.loss import StyleTransferLoss
 from nst_utils.models import model_precision
-from nst_utils.optimizers import OPTIMIZERS, Callback, Monitor
-from nst_utils.parameterization import FourierImage
+from nst_utils.optimizers import OPTIMIZERS, Callback, cost_monitor
+from nst_utils.parameterization import image_parameterization
 from nst_utils.precision import resolve_precision
 from nst_utils.settings import DEFAULTS, Settings
 from nst_utils.starts import start_image
@@ -150,17 +149,15 @@ def synthesize(
     if base is not None:
         base = as_image(base, name="start")
     ratio = 1.0 if settings.init == "noise" else settings.noise_ratio
-    x = tf.Variable(start_image(base, out_shape, noise_ratio=ratio, seed=settings.seed), name="x")
-    optimize = OPTIMIZERS[settings.optimizer]
-    if settings.parameterization == "fourier":  # the optimizer changes the spectrum p; x = image_from(p)
-        param = FourierImage(out_shape)
-        x = tf.Variable(param.to_params(x.numpy()), name="p")
-        optimize = functools.partial(optimize, image_of=param.image_from)
+    x0 = start_image(base, out_shape, noise_ratio=ratio, seed=settings.seed)
+    # the optimizer changes p (pixels: x itself; Fourier: its spectrum) and looks at x = image_from(p)
+    param = image_parameterization(settings.parameterization, out_shape)
+    p = tf.Variable(param.to_params(x0), name="p")
 
-    monitor = Monitor(settings.steps, callback=callback, callback_every=callback_every, progress=progress)
+    monitor = cost_monitor(settings.steps, callback=callback, callback_every=callback_every, progress=progress)
     monitor.t0 = t0
-    optimize(loss, x, settings, monitor)
-    final = x.numpy() if settings.parameterization == "pixels" else param.image_from(x).numpy()
+    OPTIMIZERS[settings.optimizer](loss, p, settings, monitor, param)
+    final = param.image_from(p).numpy()
     monitor.finish(final)
     return TransferResult(final, monitor.history, monitor.done, time.perf_counter() - t0, monitor.stopped,
                           settings)
