@@ -166,3 +166,17 @@ def test_the_asked_size_follows_the_loading_rule(tmp_path):
     assert pyramid.runs_coarse_to_fine(np.zeros((1, 300, 400, 3)), settings=nu.DEFAULTS.replace(pyramid_above=256))
     with pytest.raises(ValueError, match="pyramid_above=-1"):
         pyramid.runs_coarse_to_fine("photo.jpg", pyramid_above=-1)
+
+
+def test_style_transfer_goes_coarse_to_fine_above_the_threshold_and_shows_the_level(vgg19, capsys):
+    content, style = nu.load_sample("chelsea", 128), nu.load_sample("shipwreck", 128)
+    kw = {"steps": 2, "pyramid_base": 64, "model": vgg19}
+    one = nu.style_transfer(content, style, progress=False, **kw)            # 128 px <= 512: one scale
+    assert one.levels == () and one.steps == 2
+    result = nu.style_transfer(content, style, pyramid_above=100, progress=True, **kw)
+    assert [lv.size for lv in result.levels] == [64, 128] and result.image.shape == content.shape
+    assert "levels of 64/128 px" in repr(result)
+    err = capsys.readouterr().err
+    assert "level 1/2 (64 px)" in err and "level 2/2 (128 px)" in err
+    nu.synthesize(content, style, steps=1, model=vgg19, progress="my label")
+    assert "my label" in capsys.readouterr().err
