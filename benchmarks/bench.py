@@ -2,6 +2,7 @@
 
     python3 course.py bench            # full run (about 15 minutes on 2 cores), JSON to benchmarks/results/
     python3 course.py bench --quick    # a smoke run (small sizes, few steps)
+    python3 benchmarks/bench.py --only steps --out f.json   # only the peak and per-step sections
 
 It measures; it asserts nothing. Each configuration runs in its own process, so peak memory (max RSS) is
 that configuration's own. Sections of the JSON:
@@ -131,6 +132,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/...)")
     ap.add_argument("--skip-speed", action="store_true",
                     help="skip the matmul peak and per-step sections (only convergence and quality)")
+    ap.add_argument("--only", choices=("steps",), default=None,
+                    help="'steps': only the matmul peak and the per-step section (their fraction of peak "
+                         "needs the peak), no convergence or quality runs")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -160,6 +164,8 @@ def main() -> None:
 
     n = 1024 if quick else 4096
     report["peak"] = {}
+    if args.only and args.skip_speed:
+        ap.error("--only steps and --skip-speed exclude each other")
     for dtype in (() if args.skip_speed else ("float32", "bfloat16")):
         r = _run({"kind": "matmul", "n": n, "dtype": dtype, "seconds": 2 if quick else 8})
         report["peak"][dtype] = r["gflops"]
@@ -182,6 +188,10 @@ def main() -> None:
             log(f"step {r['shape']} {precision}: {row['seconds_per_step']:.3f} s, "
                 f"{row['gflop_per_step']:.1f} GFLOP, {row['fraction_of_peak']:.0%} of peak, "
                 f"{row['peak_rss_mb']:.0f} MB")
+
+    if args.only == "steps":
+        _write(report, args.out, log)
+        return
 
     steps = 20 if quick else 200
     size = 64 if quick else 256
@@ -244,7 +254,11 @@ def main() -> None:
     for r in runs.values():
         Path(r["image"]).unlink(missing_ok=True)
 
-    out = args.out or HERE / "results" / f"bench-{platform.node() or 'machine'}-{report['when'][:10]}.json"
+    _write(report, args.out, log)
+
+
+def _write(report: dict, out: Path | None, log) -> None:
+    out = out or HERE / "results" / f"bench-{platform.node() or 'machine'}-{report['when'][:10]}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
     log(f"wrote {out}")

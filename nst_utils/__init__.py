@@ -14,8 +14,10 @@ One module per concept:
 ``loss``            the loss of a transfer, built once from its targets, with its weighting
 ``settings``        the settings of a transfer and the library's DEFAULTS
 ``starts``          start images: white noise, blends
-``optimizers``      Adam and L-BFGS on the pixels
+``loop``            the optimisation loop, once: the gradient step and its Monitor
+``optimizers``      Adam and L-BFGS on the image's parameters (pixels or Fourier)
 ``transfer``        synthesize() and style_transfer()
+``pyramid``         coarse to fine: a large transfer as levels from 256 px up (coarse_to_fine())
 ``metrics``         PSNR, SSIM, relative errors, the style yardstick remaining_style()
 ``claims``          what a lesson says it measured: say() from the variables, check_*() that can fail
 ``colour``          colour preservation (luminance-only, histogram matching)
@@ -51,6 +53,7 @@ from nst_utils.settings import DEFAULTS, Settings, style_layer_weights
 from nst_utils.starts import start_image, white_noise
 from nst_utils.statistics import STATISTICS, GramStatistic, StyleStatistic, style_statistic
 from nst_utils.transfer import TransferResult, style_transfer, synthesize
+from nst_utils.pyramid import coarse_to_fine, level_sizes, level_steps
 from nst_utils.weights import WeightsUnavailableError
 from nst_utils.visualise import COLOUR_SQRT, FourierImage, Objective, PixelImage, Visualisation, decorrelated_to_rgb, deep_dream, image_parameterization, objective, random_transform, rgb_to_decorrelated, visualise  # noqa: E501
 from nst_utils.fast import (ALL_TRAINING_PHOTOS, EXTRA_PHOTOS, FAST_RECIPES, HELD_OUT_PHOTOS, NETWORKS_DIR, TRAINING_PHOTOS, CropSampler, FastRecipe, FastTraining, InstanceNormalization, ReflectionPadding2D, border_frame, compact_checkpoint, fast_recipe, frame_excess, held_out_scores, PerceptualLoss, fast_styles, load_fast_network, load_photo, machine_description, network_table, save_fast_network, stylize, time_stylize, train_fast_network, transformation_network)  # noqa: E501

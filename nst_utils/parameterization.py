@@ -19,7 +19,10 @@ Every optimization of the course changes the numbers in a ``tf.Variable`` ``p`` 
   the sigmoid :math:`\sigma` keeps ``x`` in (0, 1) without clipping.
 
 Both have :meth:`to_params` (image -> params) and :meth:`image_from` (params -> image), which round-trip
-(:func:`to_params` clips the image to [eps, 1 - eps] first, because the sigmoid never reaches 0 or 1).
+(:func:`to_params` clips the image to [eps, 1 - eps] first, because the sigmoid never reaches 0 or 1),
+:meth:`project` (after each gradient step: keep the image valid) and ``bounds``, the box L-BFGS-B keeps
+every entry of ``p`` in (pixels: [0, 1]; Fourier: None, no box). The loop that changes ``p`` is
+:mod:`nst_utils.loop`.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ class PixelImage:
     """``x = p``: the pixels themselves, (B, H, W, 3), kept in [0, 1] by :meth:`project`."""
 
     name = "pixels"
+    #: L-BFGS-B's box for every entry of the params: the pixel range.
+    bounds: tuple[float, float] | None = (0.0, 1.0)
 
     def __init__(self, shape: Sequence[int]) -> None:
         self.shape = _check_shape(shape)
@@ -108,6 +113,8 @@ class FourierImage:
     """
 
     name = "fourier"
+    #: No box for L-BFGS-B: any spectrum gives an image in (0, 1).
+    bounds: tuple[float, float] | None = None
 
     def __init__(self, shape: Sequence[int], *, decorrelate: bool = True, decay_power: float = 1.0,
                  eps: float = 1e-3) -> None:

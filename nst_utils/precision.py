@@ -6,7 +6,7 @@ sums that make ``J`` do not lose digits.
 
 * ``"mixed_bfloat16"``: on CPUs with bfloat16 instructions (AVX512-BF16 or AMX).
 * ``"mixed_float16"``: on NVIDIA GPUs (tensor cores).
-* ``"float32"``: everywhere else, and whenever exact numbers matter (lesson 02's reconstructions).
+* ``"float32"``: everywhere else, and whenever exact numbers matter (lesson 03's reconstructions).
 
 ``resolve_precision("auto")`` picks the fastest the machine supports; the environment variable
 ``NST_PRECISION`` overrides the automatic choice (e.g. ``NST_PRECISION=float32``).

@@ -22,6 +22,10 @@ INITS = ("content", "noise", "image")
 POOLINGS = ("max", "avg")
 #: What the optimizer changes: the pixels, or a decorrelated-colour Fourier spectrum (nst_utils.parameterization).
 PARAMETERIZATIONS = ("pixels", "fourier")
+#: At what scale the style image is seen at each level of a coarse-to-fine run (nst_utils.pyramid):
+#: ``"level"``: at the level's size, so brush strokes keep their size relative to the picture;
+#: ``"fixed"``: at the first level's size throughout, so strokes keep their size in pixels.
+PYRAMID_STYLE_SCALES = ("level", "fixed")
 
 
 def _is_number(value: Any) -> bool:
@@ -89,6 +93,16 @@ class Settings:
         parameterization: what the optimizer changes: ``"pixels"`` of x, or ``"fourier"``, the spectrum
             of x in decorrelated colours, x = sigmoid(M irfft2(w * p)) (lesson 02,
             :mod:`nst_utils.parameterization`); ``learning_rate`` is then Adam's step on the spectrum.
+        pyramid_above: a transfer whose longer side is above this many px runs coarse to fine
+            (:mod:`nst_utils.pyramid`); ``None``: always one scale.
+        pyramid_base: longer side (px) of the first, coarsest level: where the defaults were tuned.
+        pyramid_factor: the largest size ratio between two levels; the levels are spaced evenly
+            (geometrically) from ``pyramid_base`` to the asked size, as few as keep each ratio <= this.
+        pyramid_step_ratio: each level runs this fraction of the previous level's steps (the first runs
+            ``steps``): 200, 100, 50 by default.
+        pyramid_style_scale: ``"level"``: the style image at each level's size (strokes keep their size
+            relative to the picture); ``"fixed"``: at the first level's size throughout (strokes keep
+            their size in pixels, so they look finer on a larger picture).
     """
 
     steps: int = 200
@@ -108,6 +122,11 @@ class Settings:
     pooling: str = "max"
     precision: str | None = None
     parameterization: str = "pixels"
+    pyramid_above: int | None = 512
+    pyramid_base: int = 256
+    pyramid_factor: float = 2.0
+    pyramid_step_ratio: float = 0.5
+    pyramid_style_scale: str = "level"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "style_layers", MappingProxyType(style_layer_weights(self.style_layers)))
@@ -139,6 +158,26 @@ class Settings:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("pooling", self.pooling, POOLINGS)
         _choice("parameterization", self.parameterization, PARAMETERIZATIONS)
+        self._check_pyramid()
+
+    def _check_pyramid(self) -> None:
+        """The coarse-to-fine settings (:mod:`nst_utils.pyramid`), each refused with its real default."""
+        def whole(value: Any) -> bool:
+            return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+        if self.pyramid_above is not None and (not whole(self.pyramid_above) or self.pyramid_above < 1):
+            raise ValueError(f"pyramid_above={self.pyramid_above!r}: use a size in px >= 1, or None for one "
+                             f"scale always (the default is {_default('pyramid_above')!r})")
+        if not whole(self.pyramid_base) or self.pyramid_base < 16:
+            raise ValueError(f"pyramid_base={self.pyramid_base!r}: use a size in px >= 16, the smallest "
+                             f"VGG19 sees through block 5 (the default is {_default('pyramid_base')!r})")
+        if not _is_number(self.pyramid_factor) or not 1.0 < self.pyramid_factor <= 8.0:
+            raise ValueError(f"pyramid_factor={self.pyramid_factor!r}: use a number in (1, 8], the largest "
+                             f"size ratio between two levels (the default is {_default('pyramid_factor')!r})")
+        if not _is_number(self.pyramid_step_ratio) or not 0.0 < self.pyramid_step_ratio <= 1.0:
+            raise ValueError(f"pyramid_step_ratio={self.pyramid_step_ratio!r}: use a fraction in (0, 1] of the "
+                             f"previous level's steps (the default is {_default('pyramid_step_ratio')!r})")
+        _choice("pyramid_style_scale", self.pyramid_style_scale, PYRAMID_STYLE_SCALES)
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some settings changed; unknown names are refused with the list of valid ones."""

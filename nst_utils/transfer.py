@@ -13,7 +13,6 @@ the start image, and runs the optimizer (:mod:`nst_utils.optimizers`) with the s
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +23,8 @@ from nst_utils._tf import tf
 from nst_utils.images import as_image
 from nst_utils.loss import StyleTransferLoss
 from nst_utils.models import model_precision
-from nst_utils.optimizers import OPTIMIZERS, Callback, Monitor
-from nst_utils.parameterization import FourierImage
+from nst_utils.optimizers import OPTIMIZERS, Callback, cost_monitor
+from nst_utils.parameterization import image_parameterization
 from nst_utils.precision import resolve_precision
 from nst_utils.settings import DEFAULTS, Settings
 from nst_utils.starts import start_image
@@ -49,6 +48,8 @@ class TransferResult:
         stopped: ``None`` if all steps ran, else why it stopped (``"callback"`` or ``"interrupted"``).
         settings: the :class:`~nst_utils.settings.Settings` that produced it, with the precision the
             network really computed in.
+        levels: the levels of a coarse-to-fine run (:class:`nst_utils.pyramid.Level`: size, shape, style
+            shape, steps, seconds each; ``history`` then holds them one after another); empty for one scale.
     """
 
     image: np.ndarray
@@ -57,6 +58,7 @@ class TransferResult:
     seconds: float
     stopped: str | None = None
     settings: Settings = field(default_factory=lambda: DEFAULTS)
+    levels: tuple = ()
 
     @property
     def final_cost(self) -> float:
@@ -69,8 +71,9 @@ class TransferResult:
         s = self.settings
         end = "" if self.stopped is None else f", stopped ({self.stopped})"
         cost = f", J {self.history['J'][0]:.3g} -> {self.final_cost:.3g}" if self.history["J"] else ""
+        levels = f" over levels of {'/'.join(str(lv.size) for lv in self.levels)} px" if self.levels else ""
         return (f"TransferResult({self.image.shape[2]}x{self.image.shape[1]} px, {self.steps} {s.optimizer} "
-                f"steps in {self.seconds:.1f} s{end}; {s.weighting} weighting, alpha={s.alpha:g}, "
+                f"steps{levels} in {self.seconds:.1f} s{end}; {s.weighting} weighting, alpha={s.alpha:g}, "
                 f"beta={s.beta:g}; {s.precision}{cost})")
 
 
@@ -95,7 +98,7 @@ def synthesize(
     start: np.ndarray | None = None,
     callback: Callback | None = None,
     callback_every: int = 10,
-    progress: bool = True,
+    progress: bool | str = True,
     **changes: Any,
 ) -> TransferResult:
     """Optimize an image's pixels so that its VGG19 features match the targets.
@@ -113,7 +116,7 @@ def synthesize(
         start: the start image (1, n_H, n_W, 3) when ``init="image"``.
         callback: ``callback(step, image, history)``, every ``callback_every`` steps and at the end;
             returning True stops the run (the image so far is kept).
-        progress: show a progress bar.
+        progress: show a progress bar; a string is its label (default ``"optimizing"``).
         **changes: any setting by name, e.g. ``steps=300, beta=1e3, style_layers=["conv1_1", "conv2_1"]``.
 
     Returns:
@@ -150,17 +153,17 @@ def synthesize(
     if base is not None:
         base = as_image(base, name="start")
     ratio = 1.0 if settings.init == "noise" else settings.noise_ratio
-    x = tf.Variable(start_image(base, out_shape, noise_ratio=ratio, seed=settings.seed), name="x")
-    optimize = OPTIMIZERS[settings.optimizer]
-    if settings.parameterization == "fourier":  # the optimizer changes the spectrum p; x = image_from(p)
-        param = FourierImage(out_shape)
-        x = tf.Variable(param.to_params(x.numpy()), name="p")
-        optimize = functools.partial(optimize, image_of=param.image_from)
+    x0 = start_image(base, out_shape, noise_ratio=ratio, seed=settings.seed)
+    # the optimizer changes p (pixels: x itself; Fourier: its spectrum) and looks at x = image_from(p)
+    param = image_parameterization(settings.parameterization, out_shape)
+    p = tf.Variable(param.to_params(x0), name="p")
 
-    monitor = Monitor(settings.steps, callback=callback, callback_every=callback_every, progress=progress)
+    label = {"desc": progress} if isinstance(progress, str) else {}
+    monitor = cost_monitor(settings.steps, callback=callback, callback_every=callback_every,
+                           progress=bool(progress), **label)
     monitor.t0 = t0
-    optimize(loss, x, settings, monitor)
-    final = x.numpy() if settings.parameterization == "pixels" else param.image_from(x).numpy()
+    OPTIMIZERS[settings.optimizer](loss, p, settings, monitor, param)
+    final = param.image_from(p).numpy()
     monitor.finish(final)
     return TransferResult(final, monitor.history, monitor.done, time.perf_counter() - t0, monitor.stopped,
                           settings)
@@ -173,11 +176,17 @@ def style_transfer(content: Any, style: Any, **kwargs: Any) -> TransferResult:
     loaded at 256 px unless ``size=`` says otherwise). Keyword arguments as in :func:`synthesize`:
     any setting (``steps``, ``alpha``, ``beta``, ``style_layers``, ``weighting``, ``init``, ...),
     ``settings``, ``model``, ``callback``, ``progress``. The generated image has the content image's
-    size and starts from it unless ``init`` says otherwise.
+    size and starts from it unless ``init`` says otherwise. A picture larger than ``pyramid_above`` px
+    (default 512) is made coarse to fine (:func:`nst_utils.pyramid.coarse_to_fine`: 256, 512, 1024 px for 1024,
+    with 200, 100, 50 steps) and ``result.levels`` records the levels.
 
     >>> result = style_transfer("photo.jpg", "painting.jpg")          # doctest: +SKIP
     >>> nu.save_image(result.image, "outputs/photo_painted.png")      # doctest: +SKIP
     """
     if content is None or style is None:
         raise ValueError("style_transfer needs both a content and a style image (see synthesize())")
+    from nst_utils.pyramid import coarse_to_fine, runs_coarse_to_fine  # here: pyramid imports this module
+
+    if runs_coarse_to_fine(content, **kwargs):
+        return coarse_to_fine(content, style, **kwargs)
     return synthesize(content, style, **kwargs)

@@ -18,6 +18,11 @@ Visualization", Distill 2017):
 * :func:`deep_dream` (Mordvintsev, Olah and Tyka, "Inceptionism", 2015) starts from a photo and
   ascends at several scales (*octaves*), small to large, keeping the detail it added at each.
 
+Both run the one optimisation loop of the course (:mod:`nst_utils.loop`): ascent on
+:math:`\mathcal{O}` is descent on :math:`J = -\mathcal{O}` of the transformed image, drawn inside the
+value function at each step. :func:`visualise` steps with Adam; :func:`deep_dream` keeps its own step
+rule, the normalised gradient :class:`nst_utils.loop.NormalisedGradient`, passed to the same loop.
+
 Everything is deterministic for a seed: the transforms come from stateless random numbers seeded with
 ``(seed, step)``.
 """
@@ -35,6 +40,7 @@ from nst_utils._tf import tf
 from nst_utils.features import FeatureExtractor, feature_extractor
 from nst_utils.images import as_image
 from nst_utils.layers import GATYS_STYLE_LAYERS, channels_of, is_layer, short_name
+from nst_utils.loop import GradientLoop, Monitor, NormalisedGradient, adam_loop
 from nst_utils.parameterization import (COLOUR_SQRT, FourierImage, PixelImage,  # noqa: F401  (re-exported)
                                         decorrelated_to_rgb, image_parameterization, rgb_to_decorrelated)
 
@@ -149,6 +155,7 @@ class Visualisation:
         seconds: wall time, tracing included.
         objectives: the objectives, one per image.
         settings: how it was made (parameterization, learning rate, transforms, seed, ...).
+        stopped: ``None`` if all steps ran, ``"interrupted"`` after Ctrl-C (the image so far is kept).
     """
 
     image: np.ndarray
@@ -156,14 +163,18 @@ class Visualisation:
     seconds: float
     objectives: list[Objective]
     settings: dict[str, Any] = field(default_factory=dict)
+    stopped: str | None = None
 
     def __repr__(self) -> str:
         def values(row: np.ndarray) -> str:
             return ", ".join(f"{v:.4g}" for v in row)
 
+        change = (f"; objective [{values(self.history[0])}] -> [{values(self.history[-1])}]"
+                  if len(self.history) else "")
+        end = "" if self.stopped is None else f", stopped ({self.stopped})"
         return (f"Visualisation({len(self.objectives)} image(s) {self.image.shape[2]}x{self.image.shape[1]} px, "
-                f"{len(self.history)} steps in {self.seconds:.1f} s, {self.settings.get('parameterization')}; "
-                f"objective [{values(self.history[0])}] -> [{values(self.history[-1])}])")
+                f"{len(self.history)} steps in {self.seconds:.1f} s, {self.settings.get('parameterization')}"
+                f"{end}{change})")
 
 
 def _objectives(objectives: Objective | str | Iterable[Objective]) -> list[Objective]:
@@ -188,10 +199,13 @@ def _values(objs: list[Objective], acts: dict[str, tf.Tensor]) -> tf.Tensor:
     return tf.stack([o({l: a[i:i + 1] for l, a in acts.items()})[0] for i, o in enumerate(objs)])
 
 
-def _bar(total: int, progress: bool, desc: str):
-    from tqdm.auto import tqdm
+#: What :func:`visualise` and :func:`deep_dream` record each step: (B,) the objective of each image.
+OBJECTIVE_KEYS = ("objective",)
 
-    return tqdm(total=total, disable=not progress, desc=desc, unit="step", leave=False)
+
+def _history(monitor: Monitor, n: int) -> np.ndarray:
+    """(steps, n): the recorded objectives."""
+    return np.array(monitor.history["objective"], dtype=np.float32).reshape(-1, n)
 
 
 def visualise(
@@ -208,7 +222,13 @@ def visualise(
     model=None,
     progress: bool = True,
 ) -> Visualisation:
-    """Gradient ascent on an image's parameters until the objective is large (module docstring).
+    r"""Gradient ascent on an image's parameters until the objective is large (module docstring).
+
+    Each step is Adam on the parameters ``p`` (:mod:`nst_utils.loop`), minimising minus the sum of the
+    objectives of the B images, each seen through :func:`random_transform` ``T_t`` of step ``t``:
+
+    .. math:: J_t = -\sum_b \mathcal{O}_b\big(a(T_t(x_b))\big), \quad x = \mathrm{image\_from}(p),
+       \qquad p \leftarrow \mathrm{project}\big(p - \mathrm{Adam}(\partial J_t / \partial p)\big)
 
     Args:
         objectives: an :class:`Objective`, a layer name (its layer objective), or a list of objectives:
@@ -228,8 +248,6 @@ def visualise(
     Returns:
         A :class:`Visualisation`; ``image`` has shape (B, H, W, 3).
     """
-    import keras
-
     objs = _objectives(objectives)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps={steps!r}: use a whole number >= 1")
@@ -253,29 +271,22 @@ def visualise(
         x0 = np.repeat(start, len(objs), axis=0)
     t0 = time.perf_counter()
     p = tf.Variable(param.to_params(x0), name="params")
-    opt = keras.optimizers.Adam(learning_rate=lr)
 
-    @tf.function
-    def step(i: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            x = param.image_from(p)
-            if transforms:
-                x = random_transform(x, seed, i)
-            values = _values(objs, extract(x))
-            loss = -tf.reduce_sum(values)
-        opt.apply_gradients([(tape.gradient(loss, p), p)])
-        param.project(p)
-        return values
+    def value(x: tf.Tensor, t: tf.Tensor) -> tuple[tf.Tensor, tuple[tf.Tensor]]:
+        """Ascent as descent: J = -(sum of the objectives), of the image seen through T_t."""
+        if transforms:
+            x = random_transform(x, seed, t)
+        values = _values(objs, extract(x))
+        return -tf.reduce_sum(values), (values,)
 
-    history = []
-    with _bar(steps, progress, "visualising") as bar:
-        for i in range(steps):
-            history.append(step(tf.constant(i, tf.int64)).numpy())
-            bar.update(1)
+    monitor = Monitor(steps, keys=OBJECTIVE_KEYS, desc="visualising", progress=progress)
+    adam_loop(value, param, p, monitor, learning_rate=lr, steps=steps)
+    monitor.close()
     image = param.image_from(p).numpy()
     settings = dict(parameterization=parameterization, decorrelate=decorrelate and parameterization == "fourier",
                     transforms=transforms, learning_rate=lr, steps=steps, seed=seed)
-    return Visualisation(image, np.array(history), time.perf_counter() - t0, objs, settings)
+    return Visualisation(image, _history(monitor, len(objs)), time.perf_counter() - t0, objs, settings,
+                         monitor.stopped)
 
 
 def deep_dream(
@@ -298,6 +309,10 @@ def deep_dream(
 
     .. math:: x \leftarrow \mathrm{clip}_{[0, 1]}\Big(x + \eta\, \frac{g}{\mathrm{mean}\,|g|}\Big),
        \qquad g = \nabla_x \mathcal{O}(a(\mathrm{roll}(x))),
+
+    that is, the one loop of :mod:`nst_utils.loop` minimising :math:`J = -\mathcal{O}` with the step rule
+    :class:`nst_utils.loop.NormalisedGradient` (not Adam: each step has the same mean length, whatever
+    the gradient's size at this octave),
 
     each on the image shifted by a random whole number of up to ``jitter`` px in x and y, its border
     filled by reflection (so that no position of the network's pixel grid gets fixed).
@@ -332,30 +347,31 @@ def deep_dream(
                          f"octave's side ({min(sizes[0])} px)")
     t0 = time.perf_counter()
 
-    @tf.function(input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32), tf.TensorSpec((), tf.int64)])
-    def step(x: tf.Tensor, i: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        shift = tf.random.stateless_uniform((2,), _seed_pair(seed, i), 0, 2 * jitter + 1, dtype=tf.int32)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            padded = tf.pad(x, [[0, 0], [jitter, jitter], [jitter, jitter], [0, 0]], mode="REFLECT")
-            shifted = tf.slice(padded, tf.stack([0, shift[0], shift[1], 0]), tf.shape(x))
-            value = _values(objs, extract(shifted))
-            total = tf.reduce_sum(value)
-        g = tape.gradient(total, x)
-        g = g / (tf.reduce_mean(tf.abs(g)) + 1e-8)
-        return tf.clip_by_value(x + step_size * g, 0.0, 1.0), value
+    def value(x: tf.Tensor, t: tf.Tensor) -> tuple[tf.Tensor, tuple[tf.Tensor]]:
+        """Ascent as descent: J = -O of the image shifted by a random whole number of px (seeded by t)."""
+        shift = tf.random.stateless_uniform((2,), _seed_pair(seed, t), 0, 2 * jitter + 1, dtype=tf.int32)
+        padded = tf.pad(x, [[0, 0], [jitter, jitter], [jitter, jitter], [0, 0]], mode="REFLECT")
+        shifted = tf.slice(padded, tf.stack([0, shift[0], shift[1], 0]), tf.shape(x))
+        values = _values(objs, extract(shifted))
+        return -tf.reduce_sum(values), (values,)
 
-    history, detail, x = [], None, None
-    with _bar(octaves * steps, progress, "dreaming") as bar:
-        for k, size in enumerate(sizes):
-            base = tf.constant(photo) if k == octaves - 1 else tf.image.resize(photo, size, method="area")
-            detail = tf.zeros_like(base) if detail is None else tf.image.resize(detail, size, method="bilinear")
-            x = tf.clip_by_value(base + detail, 0.0, 1.0)
-            for i in range(steps):
-                x, value = step(x, tf.constant(k * steps + i, tf.int64))
-                history.append(value.numpy())
-                bar.update(1)
-            detail = x - base
+    # one variable whose n_H, n_W stay open, so the step is traced once for all octaves
+    p = tf.Variable(tf.zeros((1, *sizes[0], 3)), shape=tf.TensorShape((1, None, None, 3)), name="x")
+    loop = GradientLoop(value, PixelImage(photo.shape), p, NormalisedGradient(step_size))
+    monitor = Monitor(octaves * steps, keys=OBJECTIVE_KEYS, desc="dreaming", progress=progress)
+    detail = None
+    for k, size in enumerate(sizes):
+        base = tf.constant(photo) if k == octaves - 1 else tf.image.resize(photo, size, method="area")
+        detail = tf.zeros_like(base) if detail is None else tf.image.resize(detail, size, method="bilinear")
+        p.assign(tf.clip_by_value(base + detail, 0.0, 1.0))
+        loop.run(steps, monitor, first=k * steps)
+        detail = p - base
+        if monitor.stopped is not None:
+            break
+    monitor.close()
+    image = p.numpy()
+    if image.shape != photo.shape:          # stopped before the last octave: the photo's size all the same
+        image = tf.image.resize(image, photo.shape[1:3], method="bilinear").numpy()
     settings = dict(parameterization="pixels", octaves=octaves, octave_scale=octave_scale, steps=steps,
                     step_size=step_size, jitter=jitter, seed=seed)
-    return Visualisation(x.numpy(), np.array(history), time.perf_counter() - t0, objs, settings)
+    return Visualisation(image, _history(monitor, 1), time.perf_counter() - t0, objs, settings, monitor.stopped)

@@ -24,6 +24,11 @@ BAD_VALUES = {
     "optimizer": "sgd",
     "pooling": "min",
     "parameterization": "wavelets",
+    "pyramid_above": 0,
+    "pyramid_base": 8,
+    "pyramid_factor": 1.0,
+    "pyramid_step_ratio": 0.0,
+    "pyramid_style_scale": "picture",
 }
 
 

@@ -13,6 +13,15 @@ once; the content target changes with every crop, and with the balanced weightin
 term is divided by its own size, as the optimization divides by the photo's. Only the network's
 weights :math:`W` change; VGG19 stays frozen.
 
+The training step, for a batch of crops :math:`C` (B, crop, crop, 3) drawn afresh at every step:
+
+.. math:: W \leftarrow W - \mathrm{Adam}\big(\partial J(W; C) / \partial W\big)
+
+the same Adam update as an optimization's (its formula: :mod:`nst_utils.loop`), on the network's weights
+instead of an image's parameters, over batches instead of one image, with checkpoints between steps; so
+the step is its own, and the book-keeping (history, progress bar, callback, Ctrl-C) is the optimization's
+:class:`nst_utils.loop.Monitor`.
+
 What is trained, on what, for how long: a :class:`nst_utils.FastRecipe` (:mod:`nst_utils.fast.recipe`).
 
 Checkpoints and trained networks are ``.keras`` files (:mod:`nst_utils.fast.files`).
@@ -39,8 +48,10 @@ from nst_utils.fast.recipe import FastRecipe, fast_recipe
 from nst_utils.fast.speed import machine_description
 from nst_utils.features import feature_extractor
 from nst_utils.images import as_image
+from nst_utils.loop import Monitor
 from nst_utils.loss import LossValues, StyleTransferLoss
 from nst_utils.models import cached_vgg19
+from nst_utils.optimizers import COST_KEYS
 from nst_utils.precision import resolve_precision
 from nst_utils.samples import SAMPLES, load_sample
 from nst_utils.settings import DEFAULTS, Settings
@@ -147,7 +158,7 @@ def _recipe_of(saved: dict[str, Any]) -> FastRecipe | None:
 
 def _write_curve(path: Path, history: dict[str, list[float]]) -> None:
     """The training curve as CSV (step, J, J_content, J_style, J_tv, seconds), written atomically."""
-    keys = ("J", "J_content", "J_style", "J_tv", "seconds")
+    keys = (*COST_KEYS, "seconds")
     lines = ["step," + ",".join(keys)]
     lines += [f"{i + 1}," + ",".join(f"{history[k][i]:.6g}" for k in keys) for i in range(len(history["J"]))]
     part = path.with_name(f".{path.name}.part")
@@ -237,7 +248,7 @@ def train_fast_network(
                      "photos": list(photo_images), "seed": recipe.seed, "seconds": 0.0},
         "runs": [],
     }
-    history: dict[str, list[float]] = {k: [] for k in ("J", "J_content", "J_style", "J_tv", "seconds")}
+    history: dict[str, list[float]] | None = None          # a new run: the Monitor starts it
     optimizer_state = None
     if path is not None and resume and path.exists():
         network, saved, optimizer_state = read_network(path)
@@ -262,55 +273,52 @@ def train_fast_network(
 
     @tf.function
     def train_step(C: tf.Tensor) -> LossValues:
+        """One step: W <- W - Adam(dJ(W; C)/dW) for the batch C (B, crop, crop, 3); J's parts before it."""
         with tf.GradientTape() as tape:
             values = loss(C, network(C, training=True))
         grads = tape.gradient(values.J, network.trainable_variables)
         optimizer.apply_gradients(zip(grads, network.trainable_variables))
         return values
 
+    # the history (COST_KEYS and "seconds": training time over all runs), the bar, the callback, Ctrl-C
+    monitor = Monitor(recipe.steps, keys=COST_KEYS, callback=callback, callback_every=callback_every,
+                      desc="training", initial=start, history=history, progress=progress)
+
     def save() -> None:
         if path is None:
             return
-        info["training"]["steps"], info["data_rng"] = done, sampler.state()
+        info["training"]["steps"], info["data_rng"] = monitor.done, sampler.state()
         info["training"]["seconds"] = trained_before + train_seconds
-        run_record.update(to_step=done, seconds=train_seconds)
-        write_network(network, path, {**info, "history": history}, [v.numpy() for v in optimizer.variables])
-        _write_curve(path.with_suffix(".csv"), history)
+        run_record.update(to_step=monitor.done, seconds=train_seconds)
+        write_network(network, path, {**info, "history": monitor.history},
+                      [v.numpy() for v in optimizer.variables])
+        _write_curve(path.with_suffix(".csv"), monitor.history)
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=recipe.steps, initial=min(start, recipe.steps), disable=not progress, desc="training",
-               unit="step", leave=False)
-    done, stopped, train_seconds, saved_at = start, None, 0.0, 0.0
+    train_seconds, saved_at = 0.0, 0.0
     try:
-        while done < recipe.steps:
-            t = time.perf_counter()
-            values = train_step(tf.constant(sampler.batch(recipe.batch_size)))
-            done += 1                  # at once: the weights have changed (Ctrl-C may come any moment)
-            train_seconds += time.perf_counter() - t
-            for key, value in zip(("J", "J_content", "J_style", "J_tv", "seconds"),
-                                  (*[float(v) for v in values], trained_before + train_seconds)):
-                history[key].append(value)
-            bar.update(1)
-            bar.set_postfix(J=f"{history['J'][-1]:.4g}", refresh=False)
-            due = done % checkpoint_every == 0 or (checkpoint_seconds is not None
-                                                    and train_seconds - saved_at >= checkpoint_seconds)
-            if due and done < recipe.steps:
-                save()
-                saved_at = train_seconds
-            if callback is not None and done % callback_every == 0 and callback(done, network, history):
-                stopped = "callback"
-                break
-    except KeyboardInterrupt:
-        stopped = "interrupted"
+        with monitor.interruptible():
+            while monitor.done < recipe.steps:
+                t = time.perf_counter()
+                values = train_step(tf.constant(sampler.batch(recipe.batch_size)))
+                train_seconds += time.perf_counter() - t
+                monitor.record(values, seconds=trained_before + train_seconds)   # counts the step at once
+                due = monitor.done % checkpoint_every == 0 or (
+                    checkpoint_seconds is not None and train_seconds - saved_at >= checkpoint_seconds)
+                if due and monitor.done < recipe.steps:
+                    save()
+                    saved_at = train_seconds
+                if monitor.wants_stop(lambda: network):
+                    break
     finally:
-        bar.close()
+        monitor.close()
     save()
+    done = monitor.done
     info["training"]["steps"], info["training"]["seconds"] = done, trained_before + train_seconds
     run_record.update(to_step=done, seconds=train_seconds)
     info.pop("data_rng", None)
-    network.nst_info = {**info, "history": history}
-    return FastTraining(network, history, done, time.perf_counter() - t0, stopped, start, network.nst_info)
+    network.nst_info = {**info, "history": monitor.history}
+    return FastTraining(network, monitor.history, done, time.perf_counter() - t0, monitor.stopped, start,
+                        network.nst_info)
 
 
 def _check_same(path: Path, saved: dict[str, Any], wanted: dict[str, Any], recipe: FastRecipe) -> None:
