@@ -81,19 +81,17 @@ def uses_pyramid(size: int, settings: Settings = DEFAULTS) -> bool:
 
 def asked_size(content: Any, size: int | None = None) -> int:
     """Longer side (px) of the image a transfer of ``content`` makes, by synthesize's loading rule:
-    ``size`` if given, else 256 px for a file (:data:`~nst_utils.transfer.DEFAULT_SIZE`), else the
-    image's own (an array's, a Pillow image's). Nothing is decoded."""
+    ``size`` if given, else an array's own size, else 256 px (:data:`~nst_utils.transfer.DEFAULT_SIZE`:
+    files and Pillow images are loaded at that size). Nothing is decoded."""
     if size is not None:
         return int(size)
-    if isinstance(content, (str, bytes)) or not hasattr(content, "shape") and not hasattr(content, "size"):
+    if isinstance(content, (str, bytes)) or not hasattr(content, "shape"):
         from nst_utils.transfer import DEFAULT_SIZE
 
         return DEFAULT_SIZE
-    if hasattr(content, "shape"):  # an array: (H, W), (H, W, 3) or (1, H, W, 3)
-        shape = tuple(content.shape)
-        hw = shape[1:3] if len(shape) == 4 else shape[:2]
-        return int(max(hw))
-    return int(max(content.size))  # a Pillow image: (width, height)
+    shape = tuple(content.shape)  # an array: (H, W), (H, W, 3) or (1, H, W, 3)
+    hw = shape[1:3] if len(shape) == 4 else shape[:2]
+    return int(max(hw))
 
 
 def runs_coarse_to_fine(content: Any, *, size: int | None = None, settings: Settings | None = None,
@@ -125,7 +123,7 @@ def level_sizes(size: int, settings: Settings = DEFAULTS) -> list[int]:
     jumps = math.ceil(math.log(size / base) / math.log(factor) - 1e-9)
     sizes = [round(base * (size / base) ** (k / jumps)) for k in range(jumps + 1)]
     sizes[-1] = size
-    return sizes
+    return sorted(set(sizes))  # rounding can repeat a size when the factor is small
 
 
 def level_steps(steps: int, levels: int, settings: Settings = DEFAULTS) -> list[int]:

@@ -97,7 +97,8 @@ class Settings:
             (:mod:`nst_utils.pyramid`); ``None``: always one scale.
         pyramid_base: longer side (px) of the first, coarsest level: where the defaults were tuned.
         pyramid_factor: the largest size ratio between two levels; the levels are spaced evenly
-            (geometrically) from ``pyramid_base`` to the asked size, as few as keep each ratio <= this.
+            (geometrically) from ``pyramid_base`` to the asked size, as few as keep each ratio <= this; at least
+            1.25 (a ratio nearer 1 would plan dozens of levels, each a whole transfer).
         pyramid_step_ratio: each level runs this fraction of the previous level's steps (the first runs
             ``steps``): 200, 100, 50 by default.
         pyramid_style_scale: ``"level"``: the style image at each level's size (strokes keep their size
@@ -171,8 +172,8 @@ class Settings:
         if not whole(self.pyramid_base) or self.pyramid_base < 16:
             raise ValueError(f"pyramid_base={self.pyramid_base!r}: use a size in px >= 16, the smallest "
                              f"VGG19 sees through block 5 (the default is {_default('pyramid_base')!r})")
-        if not _is_number(self.pyramid_factor) or not 1.0 < self.pyramid_factor <= 8.0:
-            raise ValueError(f"pyramid_factor={self.pyramid_factor!r}: use a number in (1, 8], the largest "
+        if not _is_number(self.pyramid_factor) or not 1.25 <= self.pyramid_factor <= 8.0:
+            raise ValueError(f"pyramid_factor={self.pyramid_factor!r}: use a number in [1.25, 8], the largest "
                              f"size ratio between two levels (the default is {_default('pyramid_factor')!r})")
         if not _is_number(self.pyramid_step_ratio) or not 0.0 < self.pyramid_step_ratio <= 1.0:
             raise ValueError(f"pyramid_step_ratio={self.pyramid_step_ratio!r}: use a fraction in (0, 1] of the "

@@ -112,6 +112,22 @@ def test_adam_through_the_one_loop_changes_x_and_lowers_J(kind):
     assert 0.0 <= x.min() and x.max() <= 1.0
 
 
+def test_adam_records_the_cost_of_the_image_each_step_starts_from():
+    """history["J"][k] is J of x after k updates (so [0] is the start's): recomputed from snapshots."""
+    loss, param = QuadraticLoss(_target()), _param("pixels")
+    p = _start(param)
+    snapshots = []
+    m = cost_monitor(5, progress=False, callback=lambda k, image, h: snapshots.append(image.copy()),
+                     callback_every=1)
+    adam(loss, p, nu.DEFAULTS.replace(steps=5, learning_rate=0.05), m, param)
+    start_J = float(loss(tf.constant(np.full(SHAPE, 0.5, np.float32))).J)
+    assert m.history["J"][0] == pytest.approx(start_J, rel=1e-6)
+    # the callback after step k sees x after k updates; the history's entry k is J of that image
+    for k in range(1, 5):
+        assert m.history["J"][k] == pytest.approx(float(loss(tf.constant(snapshots[k - 1])).J), rel=1e-5)
+    assert m.history["J"][1] != pytest.approx(start_J, rel=1e-6)
+
+
 @pytest.mark.parametrize("kind, fall", [("pixels", 0.01), ("fourier", 0.5)])   # noise is slow for 1/f
 def test_lbfgs_through_the_parameterisation_changes_x_and_lowers_J(kind, fall):
     param = _param(kind)
