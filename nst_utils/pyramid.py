@@ -83,11 +83,11 @@ def asked_size(content: Any, size: int | None = None) -> int:
     """Longer side (px) of the image a transfer of ``content`` makes, by synthesize's loading rule:
     ``size`` if given, else an array's own size, else 256 px (:data:`~nst_utils.transfer.DEFAULT_SIZE`:
     files and Pillow images are loaded at that size). Nothing is decoded."""
+    from nst_utils.transfer import DEFAULT_SIZE, _is_array  # here: transfer imports this module
+
     if size is not None:
         return int(size)
-    if isinstance(content, (str, bytes)) or not hasattr(content, "shape"):
-        from nst_utils.transfer import DEFAULT_SIZE
-
+    if not _is_array(content):
         return DEFAULT_SIZE
     shape = tuple(content.shape)  # an array: (H, W), (H, W, 3) or (1, H, W, 3)
     hw = shape[1:3] if len(shape) == 4 else shape[:2]
@@ -141,14 +141,6 @@ def _longer(image: np.ndarray) -> int:
     return int(max(image.shape[1:3]))
 
 
-def _full_size_images(content: Any, style: Any, size: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """The content and style images a single-scale transfer would use (synthesize's loading rule)."""
-    from nst_utils.transfer import _images  # here: transfer may import this module
-
-    content_full, style_full = _images(content, style, size)
-    return content_full, style_full
-
-
 def coarse_to_fine(
     content: Any,
     style: Any,
@@ -177,14 +169,14 @@ def coarse_to_fine(
         costs of each level are those of its own size), ``steps`` the steps of all levels, ``levels`` a
         :class:`Level` per level, ``settings`` the settings asked for (precision resolved).
     """
-    from nst_utils.transfer import TransferResult, synthesize
+    from nst_utils.transfer import TransferResult, _images, synthesize
 
     if content is None or style is None:
         raise ValueError("coarse_to_fine needs both a content and a style image (see synthesize())")
     if start is not None:
         changes.setdefault("init", "image")
     settings = (settings or DEFAULTS).replace(**changes)
-    content_full, style_full = _full_size_images(content, style, size)
+    content_full, style_full = _images(content, style, size)   # as a single-scale run would load them
     final_shape = tuple(int(d) for d in content_full.shape[1:3])
     longer = _longer(content_full)
     sizes = level_sizes(longer, settings)

@@ -77,12 +77,17 @@ class TransferResult:
                 f"beta={s.beta:g}; {s.precision}{cost})")
 
 
+def _is_array(image: Any) -> bool:
+    """True for arrays (they keep their own size unless ``size`` says); files and Pillow images load at
+    :data:`DEFAULT_SIZE`. The one loading rule, also :func:`nst_utils.pyramid.asked_size`'s."""
+    return not isinstance(image, (str, bytes)) and hasattr(image, "shape")
+
+
 def _images(content: Any, style: Any, size: int | None) -> tuple[np.ndarray | None, np.ndarray | None]:
     def load(image: Any, name: str) -> np.ndarray | None:
         if image is None:
             return None
-        is_array = not isinstance(image, (str, bytes)) and hasattr(image, "shape")
-        return as_image(image, size if (size is not None or is_array) else DEFAULT_SIZE, name=name)
+        return as_image(image, size if (size is not None or _is_array(image)) else DEFAULT_SIZE, name=name)
 
     return load(content, "content"), load(style, "style")
 
