@@ -85,3 +85,15 @@ def test_the_tool_reports_what_it_cannot_fix(tmp_path):
     assert any("without their saved state" in p for p in found)
     assert any("MB, over" in p for p in found)
     assert tool.main(["--check", str(path)]) == 1
+
+
+def test_a_large_figure_lesson_gets_its_own_limit_and_no_more(tmp_path):
+    nb = _notebook(**EXPECTED)
+    path = tmp_path / "07_experiments.ipynb"
+    path.write_text(json.dumps(nb) + " " * (tool.MAX_BYTES + 100_000))
+    assert not any("MB, over" in p for p in tool.problems(path, EXPECTED))
+    path.write_text(json.dumps(nb) + " " * tool.LARGE_FIGURE_LESSONS[path.name])
+    assert any("over 3.0 MB" in p for p in tool.problems(path, EXPECTED))
+    other = tmp_path / "05_cost_functions.ipynb"
+    other.write_text(json.dumps(nb) + " " * (tool.MAX_BYTES + 100_000))
+    assert any("over 1.6 MB" in p for p in tool.problems(other, EXPECTED))
