@@ -74,7 +74,7 @@ class Level:
         shape: (n_H, n_W) of x.
         style_shape: (n_H, n_W) of the style image the level matched.
         steps: the steps planned for the level; ``done``: the steps that ran (fewer if stopped).
-        seconds: wall time of the level (loss targets, tracing and the steps).
+        seconds: wall time of the level (loading the images, loss targets, tracing and the steps).
         first_step: index of the level's first entry in the combined ``history``.
     """
 
