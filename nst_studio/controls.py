@@ -14,7 +14,7 @@ from nst_studio.helpers import layer_shares, log_range
 from nst_utils import DEFAULTS, GATYS_STYLE_LAYERS, Settings, conv_layers, level_plan, short_name
 
 #: The size slider's range (px). Above ``pyramid_above`` (512 px) a run goes coarse to fine
-#: (:mod:`nst_utils.pyramid`); 1024 px costs about 2x a 512-px run on a CPU (docs in the module).
+#: (:mod:`nst_utils.pyramid`); a 1024-px run with the defaults took 334 s on a 2-core AMD EPYC (README).
 SIZE_MIN, SIZE_MAX = 32, 1024
 #: Colour preservation (Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer").
 COLOURS = (("none", "none"), ("luminance only", "luminance"), ("histogram matching", "histogram"))
