@@ -15,6 +15,12 @@ it runs, and **Stop** ends it at the next step. The image made so far is never l
 error it stays in the preview, and **Save** writes it under ``outputs/10_studio/`` (never overwriting)
 with a download link. Nothing is written before Save.
 
+Sizes above 512 px (up to 1024) run coarse to fine (:mod:`nst_utils.pyramid`: 256, 512, 1024 px): the
+status line names the level (``level 2/3 (512 px)``), the progress bar counts the steps of all levels,
+and the preview shows the current level's image at the size asked for (the library upsamples it for the
+callback). Stop works at any level; Save writes the full-size image (a run stopped at a coarse level:
+that level's image, upsampled). The preview is drawn at most :data:`PREVIEW_MAX` px wide and high.
+
 The pieces: :mod:`nst_studio.picker` (an image input, used for C and for S),
 :mod:`nst_studio.controls` (the settings), :mod:`nst_studio.modes` (how an image is made),
 :mod:`nst_studio.helpers` (pure functions).
@@ -34,11 +40,14 @@ from nst_studio.helpers import (download_html, error_html, png_bytes, preview_ev
                                 status_text)
 from nst_studio.modes import MODES, Outcome, describe_network, network
 from nst_studio.picker import ImagePicker
-from nst_utils import DEFAULTS, Settings, TransferResult, output_dir, project_root, save_image
+from nst_utils import DEFAULTS, LevelPlan, Settings, TransferResult, output_dir, project_root, resize_image, save_image
 
 #: Where :meth:`Studio.save` writes (``outputs/10_studio/``).
 LESSON = "10_studio"
 TITLE = "Neural style transfer studio"
+#: Longer side (px) of the preview's PNG: twice the 420-px box (sharp on high-density screens); larger
+#: results (a 1024-px run) are shown downscaled, and saved at full size.
+PREVIEW_MAX = 840
 HELP = ("Choose a content image and a style image (a sample, or upload your own), set the weights, "
         "press <b>Generate</b> and watch the image change; <b>Stop</b> keeps it, <b>Save</b> writes it "
         "and gives you a download link.")
@@ -148,6 +157,10 @@ class Studio:
         return thread
 
     def _show(self, image: np.ndarray) -> None:
+        n_H, n_W = image.shape[-3:-1]
+        if max(n_H, n_W) > PREVIEW_MAX:   # a smaller PNG to send to the browser; Save keeps the full size
+            scale = PREVIEW_MAX / max(n_H, n_W)
+            image = resize_image(image.reshape(1, n_H, n_W, 3), (max(1, round(n_H * scale)), max(1, round(n_W * scale))))
         self.preview.value = png_bytes(image)
         self.preview.layout.display = ""  # hidden until there is something to show
 
@@ -180,15 +193,17 @@ class Studio:
         if self.running:
             raise RuntimeError("a run is already going; press Stop first")
         choices = self.choices()
+        plan = MODES[self.mode.value].plan(choices)
         content, style = self.content.load(choices.size), self.style.load(choices.size)
         self._stop.clear()
         self.error, self.result, self.step = None, None, 0
-        self.progress.max, self.progress.value, self.progress.bar_style = MODES[self.mode.value].steps(choices), 0, ""
+        self.progress.max, self.progress.value, self.progress.bar_style = plan.total, 0, ""
         self.message.value = self.saved_html.value = ""  # the last Saved line belongs to the last image
-        self.status.value = "loading VGG19 and computing the targets ..."
+        level = f"{plan.label(0)}: " if len(plan.sizes) > 1 else ""
+        self.status.value = f"{level}loading VGG19 and computing the targets ..."
         self.generate_button.disabled, self.stop_button.disabled, self.save_button.disabled = True, False, True
         self._names = (self.content.name(), self.style.name())
-        self._thread = threading.Thread(target=self._work, args=(content, style, choices),
+        self._thread = threading.Thread(target=self._work, args=(content, style, choices, plan),
                                         name="nst-studio", daemon=True)
         self._thread.start()
         return self._thread
@@ -205,24 +220,30 @@ class Studio:
             self._thread.join(timeout)
         return self.result
 
-    def _callback(self, choices: Choices):
-        s, every = choices.settings, preview_every(choices.settings.steps)
+    def _callback(self, choices: Choices, plan: LevelPlan):
+        s, every, levels = choices.settings, preview_every(plan.total), len(plan.sizes)
 
         def callback(step: int, image: np.ndarray, history: dict[str, list[float]]) -> bool:
-            self.image = np.array(image, copy=True)
+            self.image = np.array(image, copy=True)   # at the size asked for, at every level
             self.step = step
             self.progress.value = step
-            self.status.value = status_text(step, s.steps, history, s.alpha, s.beta, s.tv_weight)
-            if step % every == 0:
+            line = status_text(step, plan.total, history, s.alpha, s.beta, s.tv_weight)
+            if levels > 1:
+                k = plan.level_at(step)
+                line = f"{plan.label(k)} · {line}"
+                if step == plan.ends[k] and k + 1 < levels:   # the next level's targets take a while
+                    line += f" · next: {plan.label(k + 1)}, computing its targets ..."
+            self.status.value = line + (" · stopping ..." if self._stop.is_set() else "")
+            if step % every == 0 or step in plan.ends[:-1]:   # and each finished level (the end: _work)
                 self._show(image)
             return self._stop.is_set()
 
         return callback
 
-    def _work(self, content: np.ndarray, style: np.ndarray, choices: Choices) -> None:
+    def _work(self, content: np.ndarray, style: np.ndarray, choices: Choices, plan: LevelPlan) -> None:
         try:
             outcome: Outcome = MODES[self.mode.value].run(
-                content, style, choices, callback=self._callback(choices), model=self._model,
+                content, style, choices, callback=self._callback(choices, plan), model=self._model,
                 style_name=self._names[1], say=lambda line: setattr(self.network, "value", _small(line)))
             self.result, self.image = outcome.result, outcome.image
             self._show(outcome.image)

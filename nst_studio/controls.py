@@ -11,8 +11,11 @@ import html
 from dataclasses import dataclass
 
 from nst_studio.helpers import layer_shares, log_range
-from nst_utils import DEFAULTS, GATYS_STYLE_LAYERS, Settings, conv_layers, short_name
+from nst_utils import DEFAULTS, GATYS_STYLE_LAYERS, Settings, conv_layers, level_plan, short_name
 
+#: The size slider's range (px). Above ``pyramid_above`` (512 px) a run goes coarse to fine
+#: (:mod:`nst_utils.pyramid`); a 1024-px run with the defaults took 334 s on a 2-core AMD EPYC (README).
+SIZE_MIN, SIZE_MAX = 32, 1024
 #: Colour preservation (Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer").
 COLOURS = (("none", "none"), ("luminance only", "luminance"), ("histogram matching", "histogram"))
 #: The total-variation weight offered when smoothing is switched on, in units of alpha: J_TV of a
@@ -57,8 +60,11 @@ class SettingsPanel:
         self.beta = log_slider(base.beta, 2, 1, "beta (style)")
         self.steps = w.IntSlider(value=base.steps, min=1, max=max(1000, base.steps), description="steps",
                                  style=wide, layout=box, continuous_update=False)
-        self.size = w.IntSlider(value=size, min=32, max=512, step=16, description="size (px)", style=wide,
+        if isinstance(size, bool) or not isinstance(size, int) or not SIZE_MIN <= size <= SIZE_MAX:
+            raise ValueError(f"size={size!r}: use a whole number of px from {SIZE_MIN} to {SIZE_MAX}")
+        self.size = w.IntSlider(value=size, min=SIZE_MIN, max=SIZE_MAX, step=16, description="size (px)", style=wide,
                                 layout=box, continuous_update=False)
+        self.plan = w.HTML()   # one scale, or the levels of a coarse-to-fine run
         self.colour = w.ToggleButtons(options=COLOURS, value="none", description="keep C's colours",
                                       style={**wide, "button_width": "auto"})
 
@@ -89,12 +95,15 @@ class SettingsPanel:
             slider.observe(lambda change: self._show_shares(), names="value")
         self.smooth.observe(lambda change: setattr(self.tv_weight, "disabled", not change["new"]), names="value")
         self.optimizer.observe(self._on_optimizer, names="value")
+        for control in (self.size, self.steps):
+            control.observe(lambda change: self._show_plan(), names="value")
+        self._show_plan()
         self._on_optimizer({"new": self.optimizer.value})
         self._show_shares()
 
         note = w.HTML
         self.widget = w.Tab(children=[
-            w.VBox([self.alpha, self.beta, self.steps, self.size, self.colour,
+            w.VBox([self.alpha, self.beta, self.steps, self.size, self.plan, self.colour,
                     note("<small>J = α·J_content + β·J_style (+ w_TV·J_TV): β/α is the main dial.</small>")]),
             w.VBox([self.content_layer, *self.layer_weights.values(), self.shares]),
             w.VBox([w.HBox([self.smooth]), self.tv_weight, self.pooling, self.init, self.optimizer,
@@ -104,6 +113,16 @@ class SettingsPanel:
 
     def _on_optimizer(self, change) -> None:
         self.learning_rate.disabled = change["new"] != "adam"  # L-BFGS chooses its own step length
+
+    def _show_plan(self) -> None:
+        plan = level_plan(int(self.size.value), self.base.replace(steps=int(self.steps.value)))
+        if len(plan.sizes) == 1:
+            self.plan.value = f"<small>{plan.sizes[0]} px in one scale, {plan.total} steps</small>"
+            return
+        sizes = " → ".join(f"{size}" for size in plan.sizes)
+        steps = " + ".join(str(n) for n in plan.steps)
+        self.plan.value = (f"<small>coarse to fine: levels of {sizes} px, {steps} = {plan.total} steps "
+                           f"(each level starts from the last, upsampled)</small>")
 
     def _show_shares(self) -> None:
         try:

@@ -7,8 +7,10 @@ into an image, reporting progress through ``callback(step, image, history) -> st
 - :class:`Fast` (Johnson et al.: a network trained once per style, lesson 09, ``nst_utils.fast``),
   when the library ships at least one trained network.
 
-A mode is a class with ``name``, ``label``, ``help``, ``steps(choices)`` and ``run(...)``, listed in
-:data:`MODES`; the studio shows a mode switch as soon as there is more than one.
+A mode is a class with ``name``, ``label``, ``help``, ``plan(choices)`` and ``run(...)``, listed in
+:data:`MODES`; the studio shows a mode switch as soon as there is more than one. ``plan`` is a
+:class:`nst_utils.LevelPlan`: the steps the progress bar counts, and for a picture above 512 px
+(``pyramid_above``) the levels of the coarse-to-fine run, which the status line names.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from nst_studio.controls import Choices
-from nst_utils import TransferResult, cached_vgg19, colour, describe_vgg, resolve_precision, style_transfer
+from nst_utils import (LevelPlan, TransferResult, cached_vgg19, colour, describe_vgg, level_plan, resolve_precision,
+                       style_transfer)
 
-#: ``callback(step, image, history) -> stop?``: the image is what the user will get (colours included).
+#: ``callback(step, image, history) -> stop?``: the image is what the user will get (colours included), at
+#: the size asked for also during the coarse levels of a pyramid; ``step`` counts over all levels.
 Callback = Callable[[int, np.ndarray, dict[str, list[float]]], Any]
 
 def describe_network(model) -> str:
@@ -56,8 +60,8 @@ class Mode(Protocol):
     label: str
     help: str
 
-    def steps(self, choices: Choices) -> int:
-        """How many steps the progress bar counts."""
+    def plan(self, choices: Choices) -> LevelPlan:
+        """The levels and steps of a run (one level for a single scale); the progress bar counts ``total``."""
 
     def run(self, content: np.ndarray, style: np.ndarray, choices: Choices, *, callback: Callback, model=None,
             style_name: str = "", say: Callable[[str], None] = print) -> Outcome:
@@ -84,8 +88,8 @@ class Optimization:
     label = "Optimization (Gatys et al.)"
     help = "The pixels of the result x are optimized step by step (lessons 06-07): every setting below applies."
 
-    def steps(self, choices: Choices) -> int:
-        return choices.settings.steps
+    def plan(self, choices: Choices) -> LevelPlan:
+        return level_plan(choices.size, choices.settings)  # the pyramid above pyramid_above (512 px)
 
     def run(self, content: np.ndarray, style: np.ndarray, choices: Choices, *, callback: Callback, model=None,
             style_name: str = "", say: Callable[[str], None] = print) -> Outcome:
@@ -101,7 +105,8 @@ class Optimization:
 
         r = style_transfer(content, style, settings=s, model=model, callback=report, callback_every=1,
                            progress=False)
-        summary = (f"{'stopped' if r.stopped else 'done'}: {r.steps} of {s.steps} steps in "
+        levels = f" over levels of {'/'.join(str(lv.size) for lv in r.levels)} px" if r.levels else ""
+        summary = (f"{'stopped' if r.stopped else 'done'}: {r.steps} of {self.plan(choices).total} steps{levels} in "
                    f"{time.perf_counter() - t0:.1f} s · J = {r.final_cost:.4g} · {r.settings.weighting} weighting · "
                    f"{r.settings.precision}")
         return Outcome(keep_colours(r.image, content, choices.colour), summary, r, bool(r.stopped))
@@ -119,8 +124,8 @@ class Fast:
                      f"{', '.join(styles)}. Only the size and 'keep C's colours: luminance only' apply.")
         self._networks: dict[str, Any] = {}
 
-    def steps(self, choices: Choices) -> int:
-        return 1
+    def plan(self, choices: Choices) -> LevelPlan:
+        return LevelPlan((choices.size,), (1,))
 
     def run(self, content: np.ndarray, style: np.ndarray, choices: Choices, *, callback: Callback, model=None,
             style_name: str = "", say: Callable[[str], None] = print) -> Outcome:

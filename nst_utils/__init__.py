@@ -53,7 +53,7 @@ from nst_utils.settings import DEFAULTS, Settings, style_layer_weights
 from nst_utils.starts import start_image, white_noise
 from nst_utils.statistics import STATISTICS, GramStatistic, StyleStatistic, style_statistic
 from nst_utils.transfer import TransferResult, style_transfer, synthesize
-from nst_utils.pyramid import coarse_to_fine, level_sizes, level_steps
+from nst_utils.pyramid import LevelPlan, coarse_to_fine, level_plan, level_sizes, level_steps
 from nst_utils.weights import WeightsUnavailableError
 from nst_utils.visualise import COLOUR_SQRT, FourierImage, Objective, PixelImage, Visualisation, decorrelated_to_rgb, deep_dream, image_parameterization, objective, random_transform, rgb_to_decorrelated, visualise  # noqa: E501
 from nst_utils.fast import (ALL_TRAINING_PHOTOS, EXTRA_PHOTOS, FAST_RECIPES, HELD_OUT_PHOTOS, NETWORKS_DIR, TRAINING_PHOTOS, CropSampler, FastRecipe, FastTraining, InstanceNormalization, ReflectionPadding2D, border_frame, compact_checkpoint, fast_recipe, frame_excess, held_out_scores, PerceptualLoss, fast_styles, load_fast_network, load_photo, machine_description, network_table, save_fast_network, stylize, time_stylize, train_fast_network, transformation_network)  # noqa: E501

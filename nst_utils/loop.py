@@ -41,6 +41,7 @@ steps (returning True stops), and Ctrl-C (stops, keeping what was done).
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
@@ -165,6 +166,25 @@ class NormalisedGradient:
     def apply_gradients(self, grads_and_vars: Sequence[tuple[tf.Tensor, tf.Variable]]) -> None:
         for g, p in grads_and_vars:
             p.assign_sub(self.learning_rate * (g / (tf.reduce_mean(tf.abs(g)) + 1e-8)))
+
+
+class _OneTracePerLoop(logging.Filter):
+    """Drops TensorFlow's "5 out of the last 9 calls to <function GradientLoop.__init__.<locals>.step ...>
+    triggered tf.function retracing" warning, and no other.
+
+    TensorFlow counts traces per function *code*, and every :class:`GradientLoop` (each synthesize, each
+    visualise, each pyramid level) makes its own ``step`` from the same code and traces it once, for its
+    own variable: a quick-mode cell with many short runs would print the warning though no step is
+    traced twice for the same loop (deep dream's octaves trace once per size, as intended).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("tf.function retracing" in message and "GradientLoop.__init__.<locals>.step" in message)
+
+
+if not any(isinstance(f, _OneTracePerLoop) for f in tf.get_logger().filters):
+    tf.get_logger().addFilter(_OneTracePerLoop())
 
 
 class GradientLoop:

@@ -30,9 +30,20 @@ The rule here, with the :class:`~nst_utils.settings.Settings` fields ``pyramid_*
 * levels after the first start from the previous result, upsampled (Lanczos) to the level's shape
   (``init="image"``, no noise added); the first starts as the settings say (the content by default);
 * the style image at each level (``pyramid_style_scale``): ``"level"`` scales it with the picture (the
-  style image's longer side is ``s_k / L`` of what a single-scale run at ``L`` would use), so brush
-  strokes keep their size relative to the picture; ``"fixed"`` keeps it at the first level's scale at
-  every level, so strokes keep their size in pixels and look finer as the picture grows.
+  style image's longer side is ``s_k / L`` times its size ``S`` at ``L``), so brush strokes keep their
+  size relative to the picture; ``"fixed"`` keeps it at the first level's scale at every level, so
+  strokes keep their size in pixels and look finer as the picture grows. ``S`` is what a single-scale
+  run at ``L`` would use (an array's own size, or ``size``), except that a style given as a file or
+  Pillow image is loaded at ``L`` also when ``L`` is a content array's own size (a single-scale run
+  would load it at 256 px, which at level 0 of a 2048-px pyramid would leave a 32-px style). No level's
+  style is smaller than ``min(S, s_0)`` px: below that, its Gram matrices at conv4_1 and conv5_1 would
+  come from maps of a few positions (a 32-px image gives 4 x 4 and 2 x 2);
+* the callback (:func:`coarse_to_fine`) sees the steps counted over all levels, the image at the asked
+  shape (the current level's, upsampled) and the history of all levels so far, every ``callback_every``
+  steps and once at the end, as in a single-scale run; :func:`level_plan` tells which level a step belongs
+  to (e.g. for a label ``level 2/3 (512 px)``);
+* a stop (the callback, or Ctrl-C during a level or between two) keeps the last image reached, upsampled
+  to the asked shape, and the levels done so far.
 
 :func:`coarse_to_fine` returns one :class:`~nst_utils.transfer.TransferResult` for the whole pyramid with
 the levels recorded (:class:`Level`: shape, style shape, steps, seconds each).
@@ -40,7 +51,9 @@ the levels recorded (:class:`Level`: shape, style shape, steps, seconds each).
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -61,7 +74,7 @@ class Level:
         shape: (n_H, n_W) of x.
         style_shape: (n_H, n_W) of the style image the level matched.
         steps: the steps planned for the level; ``done``: the steps that ran (fewer if stopped).
-        seconds: wall time of the level (loss targets, tracing and the steps).
+        seconds: wall time of the level (loading the images, loss targets, tracing and the steps).
         first_step: index of the level's first entry in the combined ``history``.
     """
 
@@ -74,9 +87,63 @@ class Level:
     first_step: int
 
 
+@dataclass(frozen=True)
+class LevelPlan:
+    """The levels of a transfer as planned: the longer side (px) and the steps of each (one level for a
+    single-scale run). Steps are counted over all levels, as :func:`coarse_to_fine`'s callback counts
+    them: level k runs the steps ``ends[k-1] + 1 ... ends[k]``.
+
+    >>> plan = level_plan(1024)
+    >>> plan.sizes, plan.steps, plan.total, plan.ends
+    ((256, 512, 1024), (200, 100, 50), 350, (200, 300, 350))
+    >>> plan.level_at(200), plan.level_at(201), plan.label(1)
+    (0, 1, 'level 2/3 (512 px)')
+    """
+
+    sizes: tuple[int, ...]
+    steps: tuple[int, ...]
+
+    @property
+    def total(self) -> int:
+        """The steps of all levels."""
+        return sum(self.steps)
+
+    @property
+    def ends(self) -> tuple[int, ...]:
+        """The step (counted over all levels) at which each level ends."""
+        return tuple(itertools.accumulate(self.steps))
+
+    def level_at(self, step: int) -> int:
+        """The index k of the level that runs step number ``step`` (1 is the first step of level 0; 0
+        counts as level 0, steps past the end as the last level)."""
+        return min(bisect.bisect_left(self.ends, step), len(self.sizes) - 1)
+
+    def label(self, k: int) -> str:
+        """The progress label of level k, e.g. ``'level 2/3 (512 px)'``."""
+        return f"level {k + 1}/{len(self.sizes)} ({self.sizes[k]} px)"
+
+
+def _check_size(size: Any) -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size={size!r}: use the longer side in px, a whole number >= 1")
+    return int(size)
+
+
 def uses_pyramid(size: int, settings: Settings = DEFAULTS) -> bool:
     """True if a transfer whose longer side is ``size`` px runs coarse to fine with these settings."""
-    return settings.pyramid_above is not None and size > settings.pyramid_above
+    return settings.pyramid_above is not None and _check_size(size) > settings.pyramid_above
+
+
+def level_plan(size: int, settings: Settings = DEFAULTS) -> LevelPlan:
+    """The levels :func:`nst_utils.style_transfer` runs for a picture whose longer side is ``size`` px:
+    :func:`level_sizes` and :func:`level_steps` if :func:`uses_pyramid`, else one level of
+    ``settings.steps`` steps at ``size``.
+
+    >>> level_plan(512).sizes, level_plan(512).steps
+    ((512,), (200,))
+    """
+    sizes = level_sizes(size, settings) if uses_pyramid(size, settings) else [_check_size(size)]
+    return LevelPlan(tuple(sizes), tuple(level_steps(settings.steps, len(sizes), settings)))
 
 
 def asked_size(content: Any, size: int | None = None) -> int:
@@ -114,9 +181,7 @@ def level_sizes(size: int, settings: Settings = DEFAULTS) -> list[int]:
     >>> level_sizes(1024), level_sizes(700), level_sizes(2048)
     ([256, 512, 1024], [256, 423, 700], [256, 512, 1024, 2048])
     """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"size={size!r}: use the longer side in px, a whole number >= 1")
-    size, base, factor = int(size), settings.pyramid_base, float(settings.pyramid_factor)
+    size, base, factor = _check_size(size), settings.pyramid_base, float(settings.pyramid_factor)
     if size <= base:
         return [size]
     # the tolerance keeps exact powers (1024 / 256 = 2**2) from gaining a level to rounding
@@ -141,6 +206,13 @@ def _longer(image: np.ndarray) -> int:
     return int(max(image.shape[1:3]))
 
 
+def _joined(history: dict[str, list[float]], level: dict[str, list[float]], elapsed: float) -> dict[str, list[float]]:
+    """The levels done so far followed by the current level's history (its seconds shifted by ``elapsed``)."""
+    keys = dict.fromkeys([*history, *level])
+    return {key: history.get(key, []) + [v + elapsed if key == "seconds" else v for v in level.get(key, [])]
+            for key in keys}
+
+
 def coarse_to_fine(
     content: Any,
     style: Any,
@@ -159,67 +231,98 @@ def coarse_to_fine(
     Arguments as :func:`nst_utils.style_transfer` (which calls this for sizes above ``pyramid_above``).
     The progress bar's label says the level, e.g. ``level 2/3 (512 px)``. The asked size is the content
     image's longer side as a single-scale run would load it (``size``, or an array's own size); a run at
-    or below ``pyramid_base`` is a single level. The callback sees the step counted over all levels and the
-    current level's history; if it stops the run (or Ctrl-C does), the image so far is upsampled to the
-    asked shape and ``stopped`` says why.
+    or below ``pyramid_base`` is a single level.
+
+    The callback, ``callback(step, image, history) -> stop?``, is called every ``callback_every`` steps
+    counted over all levels, and once at the end (unless it has just seen the last step), as in
+    :func:`~nst_utils.transfer.synthesize`: ``image`` is (1, n_H, n_W, 3) of the asked shape (the
+    current level's image, upsampled with Lanczos), ``history`` that of all levels so far, as in the
+    result. Use :func:`level_plan` (the asked size, the settings) for the level of a step. If it stops
+    the run, or Ctrl-C does (during a level or between two), the last image reached is upsampled to the
+    asked shape, ``levels`` holds the levels done so far and ``stopped`` says why (a Ctrl-C before the
+    first level has an image propagates, as in synthesize).
 
     Returns:
         A :class:`~nst_utils.transfer.TransferResult` of the asked shape (1, n_H, n_W, 3): ``history`` is the
         levels' histories one after another (their ``"seconds"`` counted from the pyramid's start; the
         costs of each level are those of its own size), ``steps`` the steps of all levels, ``levels`` a
         :class:`Level` per level, ``settings`` the settings asked for (precision resolved).
+
+    Raises:
+        ValueError: as synthesize, and for ``callback_every`` not a whole number >= 1.
+        TypeError: a callback that cannot be called.
     """
-    from nst_utils.transfer import TransferResult, _images, synthesize
+    from nst_utils.transfer import TransferResult, _images, _is_array, synthesize
 
     if content is None or style is None:
         raise ValueError("coarse_to_fine needs both a content and a style image (see synthesize())")
+    if isinstance(callback_every, bool) or not isinstance(callback_every, (int, np.integer)) or callback_every < 1:
+        raise ValueError(f"callback_every={callback_every!r}: use a whole number >= 1")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback={callback!r}: give a function callback(step, image, history) -> stop?")
     if start is not None:
         changes.setdefault("init", "image")
     settings = (settings or DEFAULTS).replace(**changes)
-    content_full, style_full = _images(content, style, size)   # as a single-scale run would load them
+    content_full, _ = _images(content, None, size)   # as a single-scale run would load it
     final_shape = tuple(int(d) for d in content_full.shape[1:3])
     longer = _longer(content_full)
-    sizes = level_sizes(longer, settings)
-    steps = level_steps(settings.steps, len(sizes), settings)
+    # the style: an array keeps its size (or takes size=); a file or Pillow image is loaded at the asked size
+    style_full = as_image(style, size if (size is not None or _is_array(style)) else longer, name="style")
+    sizes = level_sizes(longer, settings)   # levels even at or below pyramid_above: the caller asked for them
+    plan = LevelPlan(tuple(sizes), tuple(level_steps(settings.steps, len(sizes), settings)))
     style_longer = _longer(style_full)
+    style_floor = min(style_longer, plan.sizes[0])
+
+    def full(x: np.ndarray) -> np.ndarray:
+        return x if tuple(x.shape[1:3]) == final_shape else resize_image(x, final_shape)
 
     t0 = time.perf_counter()
-    history: dict[str, list[float]] = {}
-    levels: list[Level] = []
-    image, stopped, last = None, None, None
-    for k, (s, n) in enumerate(zip(sizes, steps)):
-        content_k = content_full if s == longer else as_image(content, s, name="content")
-        scale = (s if settings.pyramid_style_scale == "level" else sizes[0]) / longer
-        style_size = max(1, round(style_longer * scale))
-        style_k = style_full if style_size == style_longer else as_image(style, style_size, name="style")
-        shape_k = tuple(int(d) for d in content_k.shape[1:3])
-        if k == 0:
-            level_settings = settings.replace(steps=n)
-            start_k = None if start is None else resize_image(as_image(start, name="start"), shape_k)
-        else:  # refine the previous level's result: it is the start, nothing added to it
-            level_settings = settings.replace(steps=n, init="image", noise_ratio=0.0)
-            start_k = resize_image(image, shape_k)
-        offset, level_t0 = sum(lv.done for lv in levels), time.perf_counter()
+    # (image, levels, history) of the levels done: replaced in one assignment, so that Ctrl-C finds it whole
+    done: tuple[np.ndarray | None, list[Level], dict[str, list[float]]] = (None, [], {})
+    stopped, last, seen = None, None, -1
+    try:
+        for k, (s, n) in enumerate(zip(plan.sizes, plan.steps)):
+            level_t0 = time.perf_counter()
+            image, levels, history = done
+            content_k = content_full if s == longer else as_image(content, s, name="content")
+            scale = (s if settings.pyramid_style_scale == "level" else plan.sizes[0]) / longer
+            style_size = max(style_floor, round(style_longer * scale))
+            style_k = style_full if style_size == style_longer else as_image(style, style_size, name="style")
+            shape_k = tuple(int(d) for d in content_k.shape[1:3])
+            if k == 0:
+                level_settings = settings.replace(steps=n)
+                start_k = None if start is None else resize_image(as_image(start, name="start"), shape_k)
+            else:  # refine the previous level's result: it is the start, nothing added to it
+                level_settings = settings.replace(steps=n, init="image", noise_ratio=0.0)
+                start_k = resize_image(image, shape_k)
+            offset = sum(lv.done for lv in levels)
 
-        def level_callback(step, x, level_history, _offset=offset):
-            return callback(_offset + step, x, level_history)
+            def level_callback(step, x, level_history, _offset=offset, _history=history, _t0=level_t0):
+                nonlocal seen
+                if (_offset + step) % callback_every:
+                    return False
+                seen = _offset + step
+                return callback(seen, full(x), _joined(_history, level_history, _t0 - t0))
 
-        label = f"{progress}, " if isinstance(progress, str) else ""
-        last = synthesize(content_k, style_k, settings=level_settings, model=model, start=start_k,
-                          callback=None if callback is None else level_callback, callback_every=callback_every,
-                          progress=f"{label}level {k + 1}/{len(sizes)} ({s} px)" if progress else False)
-        image = last.image
-        elapsed = level_t0 - t0
-        for key, values in last.history.items():
-            history.setdefault(key, []).extend(v + elapsed if key == "seconds" else v for v in values)
-        levels.append(Level(size=s, shape=shape_k, style_shape=tuple(int(d) for d in style_k.shape[1:3]),
-                            steps=n, done=last.steps, seconds=time.perf_counter() - level_t0,
-                            first_step=offset))
-        if last.stopped is not None:
-            stopped = last.stopped
-            break
-    if image.shape[1:3] != final_shape:  # stopped before the last level
-        image = resize_image(image, final_shape)
-    record = last.settings.replace(steps=settings.steps, init=settings.init, noise_ratio=settings.noise_ratio)
-    return TransferResult(image, history, sum(lv.done for lv in levels), time.perf_counter() - t0, stopped,
-                          record, tuple(levels))
+            label = f"{progress}, " if isinstance(progress, str) else ""
+            last = synthesize(content_k, style_k, settings=level_settings, model=model, start=start_k,
+                              callback=None if callback is None else level_callback, callback_every=1,
+                              progress=f"{label}{plan.label(k)}" if progress else False)
+            level = Level(size=s, shape=shape_k, style_shape=tuple(int(d) for d in style_k.shape[1:3]),
+                          steps=n, done=last.steps, seconds=time.perf_counter() - level_t0, first_step=offset)
+            done = (last.image, [*levels, level], _joined(history, last.history, level_t0 - t0))
+            if last.stopped is not None:
+                stopped = last.stopped
+                break
+    except KeyboardInterrupt:  # between two levels (loading, targets, resizing): keep the levels done
+        if done[0] is None:
+            raise
+        stopped = "interrupted"
+    image, levels, history = done
+    image = full(image)       # stopped before the last level: the image so far at the asked shape
+    steps = sum(lv.done for lv in levels)
+    if callback is not None and stopped != "callback" and seen != steps:
+        callback(steps, image, history)
+    record = (last.settings if last is not None else settings).replace(
+        steps=settings.steps, init=settings.init, noise_ratio=settings.noise_ratio)
+    return TransferResult(image, history, steps, time.perf_counter() - t0, stopped, record, tuple(levels))

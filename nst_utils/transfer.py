@@ -183,7 +183,9 @@ def style_transfer(content: Any, style: Any, **kwargs: Any) -> TransferResult:
     ``settings``, ``model``, ``callback``, ``progress``. The generated image has the content image's
     size and starts from it unless ``init`` says otherwise. A picture larger than ``pyramid_above`` px
     (default 512) is made coarse to fine (:func:`nst_utils.pyramid.coarse_to_fine`: 256, 512, 1024 px for 1024,
-    with 200, 100, 50 steps) and ``result.levels`` records the levels.
+    with 200, 100, 50 steps) and ``result.levels`` records the levels; the callback then counts the steps
+    over all levels and gets the image at the asked size (:func:`nst_utils.level_plan` says which level
+    runs a step).
 
     >>> result = style_transfer("photo.jpg", "painting.jpg")          # doctest: +SKIP
     >>> nu.save_image(result.image, "outputs/photo_painted.png")      # doctest: +SKIP

@@ -7,6 +7,8 @@ the real VGG19 at 48 x 64 px for a few steps.
 
 from __future__ import annotations
 
+import logging
+
 import keras
 import numpy as np
 import pytest
@@ -269,3 +271,38 @@ def test_visualise_and_deep_dream_go_through_the_loop(vgg19, small_pair, monkeyp
     assert d.history.shape == (6, 1) and d.image.shape == small_pair[0].shape
     # the octaves differ in size, and the step was traced once for both
     assert made[1].step.experimental_get_tracing_count() == 1
+
+
+def test_many_short_loops_print_no_retracing_warning_and_other_functions_still_do():
+    """Review L-7: each GradientLoop traces its own step once; TensorFlow, which counts traces per code,
+    warned after 5 loops in one cell. The warning for any other function is kept (the control below)."""
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    handler = Keep()
+    tf.get_logger().addHandler(handler)
+    try:
+        for _ in range(8):
+            param = _param("pixels")
+            p = _start(param)
+            GradientLoop(lambda x, t: (tf.reduce_mean(tf.square(x - 0.3)), [tf.reduce_mean(x)]), param, p,
+                         keras.optimizers.Adam(0.01)).run(2, Monitor(2, keys=("J",), progress=False))
+        assert not [m for m in records if "retracing" in m], records
+
+        def control():
+            v = tf.Variable(tf.zeros(SHAPE))
+
+            @tf.function
+            def step():
+                return v + 1.0
+
+            return step()
+
+        for _ in range(8):
+            control()
+        assert any("retracing" in m and "control.<locals>.step" in m for m in records), records
+    finally:
+        tf.get_logger().removeHandler(handler)

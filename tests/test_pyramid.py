@@ -120,9 +120,10 @@ def test_the_style_scale_setting_changes_the_style_size_per_level(vgg19):
     level = _run(content, style, vgg19, steps=1, pyramid_base=32)
     fixed = _run(content, style, vgg19, steps=1, pyramid_base=32, pyramid_style_scale="fixed")
     # a single-scale run at 128 px would use the style array as given (96 px): the levels scale from it
+    # (24 px at level 0 is raised to the floor min(96, 32) = 32 px)
     assert [lv.size for lv in level.levels] == [32, 64, 128]
-    assert [max(lv.style_shape) for lv in level.levels] == [24, 48, 96]
-    assert [max(lv.style_shape) for lv in fixed.levels] == [24, 24, 24]
+    assert [max(lv.style_shape) for lv in level.levels] == [32, 48, 96]
+    assert [max(lv.style_shape) for lv in fixed.levels] == [32, 32, 32]
     assert level.image.shape == fixed.image.shape == content.shape
 
 
@@ -146,8 +147,8 @@ def test_a_callback_stop_ends_the_whole_pyramid(vgg19):
 
     result = _run(content, style, vgg19, steps=4, callback=stop_at_five, callback_every=1)
     assert result.stopped == "callback"
-    assert seen[-1][0] == 5 and seen[-1][1] == (1, 85, 128, 3)     # steps counted over the levels
-    assert seen[0] == (1, (1, 42, 64, 3))
+    assert [step for step, _ in seen] == [1, 2, 3, 4, 5]            # steps counted over the levels
+    assert all(shape == (1, 85, 128, 3) for _, shape in seen)       # at the asked shape from level 0 on
     assert result.steps == 5 and [lv.done for lv in result.levels] == [4, 1]
     assert result.image.shape == content.shape
 
@@ -194,3 +195,148 @@ def test_style_transfer_goes_coarse_to_fine_above_the_threshold_and_shows_the_le
     labels.clear()
     nu.synthesize(content, style, steps=1, model=vgg19, progress="my label")
     assert labels == ["my label"]
+
+
+# ----------------------------------------------------------------------------- the plan, the callback, stops
+
+def test_the_level_plan_says_which_level_runs_a_step():
+    plan = nu.level_plan(1024)
+    assert (plan.sizes, plan.steps, plan.total, plan.ends) == ((256, 512, 1024), (200, 100, 50), 350, (200, 300, 350))
+    assert [plan.level_at(step) for step in (0, 1, 200, 201, 300, 301, 350, 351)] == [0, 0, 0, 1, 1, 2, 2, 2]
+    assert [plan.label(k) for k in range(3)] == ["level 1/3 (256 px)", "level 2/3 (512 px)", "level 3/3 (1024 px)"]
+    one = nu.level_plan(512, nu.DEFAULTS.replace(steps=30))           # up to pyramid_above: one scale
+    assert (one.sizes, one.steps, one.level_at(30)) == ((512,), (30,), 0)
+    assert nu.level_plan(700, nu.DEFAULTS.replace(steps=10)).steps == (10, 5, 2)
+    for bad in (0, 51.5, "1024", True, None):
+        with pytest.raises(ValueError, match="size="):
+            nu.level_plan(bad)
+
+
+class _FakeLevels:
+    """A stand-in for synthesize that records what each level is given and runs ``n`` fake steps, so that
+    the pyramid's book-keeping (loading, style sizes, callback, stops) is checked without VGG19. Level k's
+    image is the constant (k + 1) / 10; ``interrupt_at`` raises KeyboardInterrupt when level k is set up."""
+
+    def __init__(self, interrupt_at: int | None = None, interrupt_in: int | None = None):
+        self.calls: list[dict] = []
+        self.interrupt_at, self.interrupt_in = interrupt_at, interrupt_in
+
+    def __call__(self, content, style, *, settings, model, start, callback, callback_every, progress):
+        k = len(self.calls)
+        self.calls.append({"content": content.shape, "style": style.shape, "start": start, "steps": settings.steps,
+                           "init": settings.init, "progress": progress})
+        if k == self.interrupt_at:
+            raise KeyboardInterrupt
+        image = np.full(content.shape, (k + 1) / 10, np.float32)
+        history = {key: [] for key in ("J", "J_content", "J_style", "J_tv", "seconds")}
+        stopped = None
+        for step in range(1, settings.steps + 1):
+            if k == self.interrupt_in and step == 2:
+                stopped = "interrupted"   # as synthesize's Monitor does with Ctrl-C during the steps
+                break
+            for key in history:
+                history[key].append(float(10 * k + step))
+            if callback is not None and step % callback_every == 0 and callback(step, image, history):
+                stopped = "callback"
+                break
+        return nu.TransferResult(image, history, len(history["J"]), 0.01, stopped, settings)
+
+
+@pytest.fixture
+def fake_levels(monkeypatch):
+    def make(**kw):
+        fake = _FakeLevels(**kw)
+        monkeypatch.setattr(nu.transfer, "synthesize", fake)
+        return fake
+
+    return make
+
+
+def test_a_style_file_next_to_a_large_content_array_is_not_shrunk_to_a_few_pixels(fake_levels):
+    """Review L-3: a 2048 x 1536 array with a style file. One scale would load the file at 256 px, and the
+    levels scaled that to 32 px at level 0; the file is now loaded at the asked size, 2048 px."""
+    fake = fake_levels()
+    content = np.random.default_rng(0).uniform(size=(1536, 2048, 3)).astype(np.float32)
+    result = pyramid.coarse_to_fine(content, str(nu.sample_path("starry_night")), steps=2, progress=False)
+    assert [lv.size for lv in result.levels] == [256, 512, 1024, 2048]
+    assert [max(lv.style_shape) for lv in result.levels] == [256, 512, 1024, 2048]
+    assert [max(c["style"][1:3]) for c in fake.calls] == [256, 512, 1024, 2048]
+    assert result.image.shape == (1, 1536, 2048, 3)
+
+
+def test_a_small_style_array_has_a_floor_at_the_first_level_size(fake_levels):
+    """An array style keeps its size (as in one scale); scaled with the levels it would be 75 px at level 0
+    (300 x 256 / 1024): the floor min(300, 256) keeps every level's style at 256 px or more."""
+    fake_levels()
+    content = np.zeros((1, 768, 1024, 3), np.float32)
+    style = np.zeros((1, 200, 300, 3), np.float32)
+    level = pyramid.coarse_to_fine(content, style, steps=2, progress=False)
+    fixed = pyramid.coarse_to_fine(content, style, steps=2, progress=False, pyramid_style_scale="fixed")
+    assert [max(lv.style_shape) for lv in level.levels] == [256, 256, 300]
+    assert [max(lv.style_shape) for lv in fixed.levels] == [256, 256, 256]
+    tiny = pyramid.coarse_to_fine(content, np.zeros((1, 60, 90, 3), np.float32), steps=1, progress=False)
+    assert [max(lv.style_shape) for lv in tiny.levels] == [90, 90, 90]   # never larger than it is
+
+
+def test_the_callback_sees_the_asked_shape_the_joined_history_and_the_end_once(fake_levels):
+    fake_levels()
+    content = np.zeros((1, 96, 128, 3), np.float32)
+    seen = []
+
+    def callback(step, image, history):
+        seen.append((step, image.shape, {key: len(v) for key, v in history.items()}, float(image.mean())))
+
+    kw = {"steps": 4, "pyramid_base": 64, "progress": False}
+    result = pyramid.coarse_to_fine(content, content, callback=callback, callback_every=4, **kw)
+    assert [lv.steps for lv in result.levels] == [4, 2] and result.steps == 6
+    assert [s[0] for s in seen] == [4, 6]                       # every 4 steps over the levels, then the end
+    assert all(s[1] == (1, 96, 128, 3) for s in seen)           # level 0's 64-px image, upsampled
+    assert [set(s[2].values()) for s in seen] == [{4}, {6}]     # the history of all levels so far
+    assert seen[0][3] == pytest.approx(0.1, abs=1 / 255) and seen[1][3] == pytest.approx(0.2)
+    seen.clear()
+    pyramid.coarse_to_fine(content, content, callback=callback, callback_every=3, **kw)
+    assert [s[0] for s in seen] == [3, 6]                       # the last step was seen: no second call
+    assert result.history["J"] == [1.0, 2.0, 3.0, 4.0, 11.0, 12.0]
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5, "10"])
+def test_a_bad_callback_every_is_refused_naming_it(bad):
+    with pytest.raises(ValueError, match="callback_every="):
+        pyramid.coarse_to_fine(np.zeros((1, 64, 64, 3)), np.zeros((1, 64, 64, 3)), callback_every=bad, model=object())
+
+
+def test_a_callback_that_is_not_a_function_is_refused_naming_it():
+    with pytest.raises(TypeError, match="callback=5"):
+        pyramid.coarse_to_fine(np.zeros((1, 64, 64, 3)), np.zeros((1, 64, 64, 3)), callback=5, model=object())
+
+
+@pytest.mark.parametrize("at", [1, 2])
+def test_ctrl_c_between_levels_keeps_the_levels_done(fake_levels, at):
+    """Review L-4: Ctrl-C while level ``at`` is set up (loading, targets) returns the last finished level's
+    image at the asked shape, the levels done and their history, and ``stopped="interrupted"``."""
+    fake_levels(interrupt_at=at)
+    content = np.zeros((1, 96, 128, 3), np.float32)
+    seen = []
+    result = pyramid.coarse_to_fine(content, content, steps=4, pyramid_base=32, progress=False,
+                                    callback=lambda step, image, history: seen.append(step), callback_every=1)
+    assert [lv.size for lv in result.levels] == [32, 64, 128][:at]
+    assert result.stopped == "interrupted" and result.steps == [4, 6][at - 1]
+    assert len(result.history["J"]) == result.steps
+    assert result.image.shape == (1, 96, 128, 3)
+    assert float(result.image.mean()) == pytest.approx(at / 10, abs=1 / 255)   # the last finished level's
+    assert seen[-1] == result.steps                                         # seen once, not again at the end
+
+
+def test_ctrl_c_during_a_level_keeps_its_steps(fake_levels):
+    fake_levels(interrupt_in=1)
+    content = np.zeros((1, 96, 128, 3), np.float32)
+    result = pyramid.coarse_to_fine(content, content, steps=4, pyramid_base=32, progress=False)
+    assert result.stopped == "interrupted" and [lv.done for lv in result.levels] == [4, 1]
+    assert result.image.shape == (1, 96, 128, 3) and float(result.image.mean()) == pytest.approx(0.2, abs=1 / 255)
+
+
+def test_ctrl_c_before_the_first_level_has_an_image_propagates(fake_levels):
+    fake_levels(interrupt_at=0)
+    with pytest.raises(KeyboardInterrupt):
+        pyramid.coarse_to_fine(np.zeros((1, 96, 128, 3)), np.zeros((1, 96, 128, 3)), steps=2, pyramid_base=32,
+                               progress=False)

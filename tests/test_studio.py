@@ -363,3 +363,85 @@ def test_fast_mode_paints_in_one_pass_and_refuses_what_does_not_apply(outputs, m
     studio.generate()
     studio.wait(60)
     assert "luminance only" in studio.message.value
+
+
+# ----------------------------------------------------------------------------- sizes above 512 px: coarse to fine
+
+def test_the_size_slider_goes_to_1024_and_says_when_a_run_goes_coarse_to_fine():
+    panel = st.Studio(size=256).controls
+    assert (panel.size.min, panel.size.max) == (32, 1024)
+    assert "256 px in one scale, 200 steps" in panel.plan.value
+    panel.size.value = 1024
+    assert "levels of 256 → 512 → 1024 px, 200 + 100 + 50 = 350 steps" in panel.plan.value
+    panel.steps.value = 40
+    assert "40 + 20 + 10 = 70 steps" in panel.plan.value
+    panel.size.value = 512                       # pyramid_above is 512: still one scale
+    assert "512 px in one scale, 40 steps" in panel.plan.value
+    assert modes.MODES["optimize"].plan(st.Choices(nu.DEFAULTS, 1024)).total == 350
+
+
+@pytest.mark.parametrize("bad", [0, 16, 2048, 300.0, "512", True])
+def test_a_size_outside_the_slider_is_refused_naming_it(bad):
+    with pytest.raises(ValueError, match=f"size={bad!r}: use a whole number of px from 32 to 1024"):
+        st.Studio(size=bad)
+
+
+def test_the_preview_of_a_large_image_is_downscaled_and_save_keeps_the_full_size(outputs):
+    studio = st.Studio()
+    image = np.random.default_rng(1).uniform(size=(1, 768, 1024, 3)).astype(np.float32)
+    studio._show(image)
+    assert Image.open(io.BytesIO(studio.preview.value)).size == (st.PREVIEW_MAX, 630)
+    studio._show(image[:, :300, :400])
+    assert Image.open(io.BytesIO(studio.preview.value)).size == (400, 300)   # small images as they are
+    studio.image = image
+    saved = np.asarray(Image.open(studio.save()))
+    np.testing.assert_array_equal(saved, to_uint8(image[0]))
+
+
+def _pyramid_studio(vgg19, steps):
+    """A studio whose pyramid starts above 48 px (base 32): a 64-px run has the levels 32 and 64 px, so the
+    coarse-to-fine path runs in seconds with the real VGG19."""
+    settings = nu.DEFAULTS.replace(pyramid_above=48, pyramid_base=32)
+    studio = st.Studio(size=64, steps=steps, settings=settings, model=vgg19)
+    statuses, previews = [], []
+    studio.status.observe(lambda change: statuses.append(change["new"]), names="value")
+    studio.preview.observe(lambda change: previews.append(Image.open(io.BytesIO(change["new"])).size), names="value")
+    return studio, statuses, previews
+
+
+def test_a_pyramid_run_names_its_levels_and_previews_at_the_asked_size(vgg19, outputs):
+    studio, statuses, previews = _pyramid_studio(vgg19, steps=4)
+    assert "levels of 32 → 64 px, 4 + 2 = 6 steps" in studio.controls.plan.value
+    studio.generate()
+    assert studio.progress.max == 6 and statuses[-1].startswith("level 1/2 (32 px): loading VGG19")
+    result = studio.wait(120)
+    assert studio.error is None, studio.message.value
+    assert [lv.size for lv in result.levels] == [32, 64] and result.steps == 6
+    shown = [s for s in statuses if s.startswith("level")]
+    assert any(s.startswith("level 1/2 (32 px) · step 4 / 6") and "next: level 2/2 (64 px)" in s for s in shown)
+    assert any(s.startswith("level 2/2 (64 px) · step 6 / 6") for s in shown)
+    h, w = studio.content.load(64).shape[1:3]
+    assert previews and set(previews) == {(w, h)}                 # level 1's 32-px image shown at 64 px
+    assert studio.status.value.startswith("done: 6 of 6 steps over levels of 32/64 px")
+    assert studio.progress.value == 6 and studio.progress.bar_style == "success"
+    saved = np.asarray(Image.open(studio.save()))
+    np.testing.assert_array_equal(saved, to_uint8(result.image[0]))
+    assert saved.shape == (h, w, 3)
+
+
+def test_stop_at_the_coarse_level_keeps_the_image_at_full_size(vgg19, outputs):
+    studio, statuses, _ = _pyramid_studio(vgg19, steps=500)
+    studio.generate()
+    deadline = time.monotonic() + 120
+    while studio.step < 2 and studio.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert studio.running, "the run ended before Stop could be pressed"
+    studio.stop_button.click()
+    result = studio.wait(60)
+    assert result.stopped == "callback" and 2 <= result.steps < 500
+    assert [lv.size for lv in result.levels] == [32]                 # stopped during the first level
+    assert studio.status.value.startswith(f"stopped: {result.steps} of 750 steps over levels of 32 px")
+    assert any("stopping ..." in s for s in statuses)
+    content = studio.content.load(64)
+    assert studio.image.shape == result.image.shape == content.shape
+    assert np.asarray(Image.open(studio.save())).shape == content.shape[1:]

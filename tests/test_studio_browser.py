@@ -297,3 +297,50 @@ def test_page_loads_leave_at_most_one_idle_kernel(culling_studio):
     assert closed_at_once, "leaving the page did not shut its kernel down"
     assert left_behind and culled, "an abandoned page's kernel was not culled"
     assert settled, f"{len(remaining)} kernels left after two page loads: {[p.pid for p in remaining]}"
+
+
+def test_a_1024_px_run_names_its_levels_and_saves_the_full_size(studio_url, tmp_path):
+    """Above 512 px the run goes coarse to fine (256, 512, 1024 px): the panel says so before Generate, the
+    status line names the level while it runs, the preview shows the current level's image at the size
+    asked for (drawn at most PREVIEW_MAX px), and Save writes the 1024-px image. Few steps (6 + 3 + 2),
+    so that the three levels take about a minute on 2 cores."""
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    from nst_studio.app import PREVIEW_MAX
+    from nst_utils.outputs import output_dir
+
+    outputs, shots = tmp_path / "outputs", output_dir("10_studio")
+    preview_size = "() => { const img = document.querySelector('img.nst-preview'); return [img.naturalWidth, img.naturalHeight]; }"
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(30_000)
+            _open_app(page, studio_url)
+            page.wait_for_function("() => document.querySelector('.nst-network')?.innerText.includes('computing in')",
+                                   timeout=3 * PAGE_TIMEOUT_S * 1000)
+            _set_slider(page, "size (px)", 1024)
+            _set_slider(page, "steps", 6)
+            plan = page.locator(".nst-settings").inner_text()
+            page.get_by_role("button", name="Generate").click()
+            page.wait_for_function(
+                "() => /^level 2\\/3 \\(512 px\\) · step [7-9] \\/ 11/.test(document.querySelector('.nst-status')?.innerText)",
+                timeout=300_000)
+            running, during = page.locator(".nst-status").inner_text(), page.evaluate(preview_size)
+            page.locator(".nst-studio").screenshot(path=str(shots / "browser_pyramid.png"))
+            page.wait_for_function("() => /^(done|stopped):/.test(document.querySelector('.nst-status')?.innerText)",
+                                   timeout=600_000)
+            done = page.locator(".nst-status").inner_text()
+            page.get_by_role("button", name="Save").click()
+            page.locator("a.nst-download").wait_for(state="visible", timeout=60_000)
+            page.locator(".nst-studio").screenshot(path=str(shots / "browser_pyramid_done.png"))
+        finally:
+            browser.close()
+
+    print(f"{running}\n{done}")
+    assert "coarse to fine: levels of 256 → 512 → 1024 px, 6 + 3 + 2 = 11 steps" in plan, plan
+    assert max(during) == PREVIEW_MAX, f"the preview during level 2 is {during} px, not the asked size downscaled"
+    assert done.startswith("done: 11 of 11 steps over levels of 256/512/1024 px"), done
+    saved = Image.open(outputs / "10_studio" / "tubingen_x_starry_night.png")
+    assert max(saved.size) == 1024, saved.size
