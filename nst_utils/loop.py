@@ -58,6 +58,21 @@ Callback = Callable[[int, Any, dict[str, list]], Any]
 Value = Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, Sequence[tf.Tensor]]]
 
 
+def check_callback(callback: Any, callback_every: Any) -> int:
+    """Check a run's ``callback`` and ``callback_every`` before anything is built; ``callback_every`` as an int.
+
+    Raises:
+        ValueError: ``callback_every`` not a whole number >= 1 (an int or a NumPy integer; not True, 2.5, "10").
+        TypeError: a ``callback`` that is neither None nor callable.
+    """
+    if isinstance(callback_every, bool) or not isinstance(callback_every, (int, np.integer)) or callback_every < 1:
+        raise ValueError(f"callback_every={callback_every!r}: use a whole number >= 1")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback={callback!r}: give a function callback(step, state, history) -> stop? "
+                        "(state: the image so far, or the network in training; True stops the run)")
+    return int(callback_every)
+
+
 class Parameterization(Protocol):
     """What the loop needs of an image parameterisation (:mod:`nst_utils.parameterization`)."""
 
@@ -96,8 +111,7 @@ class Monitor:
     def __init__(self, steps: int, *, keys: Sequence[str], callback: Callback | None = None,
                  callback_every: int = 10, desc: str = "optimizing", initial: int = 0,
                  history: dict[str, list] | None = None, progress: bool = True) -> None:
-        if isinstance(callback_every, bool) or not isinstance(callback_every, int) or callback_every < 1:
-            raise ValueError(f"callback_every={callback_every!r}: use a whole number >= 1")
+        callback_every = check_callback(callback, callback_every)
         self.steps, self.callback, self.callback_every = steps, callback, callback_every
         self.keys = tuple(keys)
         self.history: dict[str, list] = ({k: [] for k in (*self.keys, "seconds")} if history is None

@@ -41,7 +41,8 @@ The rule here, with the :class:`~nst_utils.settings.Settings` fields ``pyramid_*
 * the callback (:func:`coarse_to_fine`) sees the steps counted over all levels, the image at the asked
   shape (the current level's, upsampled) and the history of all levels so far, every ``callback_every``
   steps and once at the end, as in a single-scale run; :func:`level_plan` tells which level a step belongs
-  to (e.g. for a label ``level 2/3 (512 px)``);
+  to (``direct=True`` for a direct call of :func:`coarse_to_fine`, which makes levels at any size above
+  ``pyramid_base``) (e.g. for a label ``level 2/3 (512 px)``);
 * a stop (the callback, or Ctrl-C during a level or between two) keeps the last image reached, upsampled
   to the asked shape, and the levels done so far.
 
@@ -62,6 +63,7 @@ from typing import Any
 import numpy as np
 
 from nst_utils.images import as_image, resize_image
+from nst_utils.loop import check_callback
 from nst_utils.settings import DEFAULTS, Settings
 
 
@@ -123,9 +125,25 @@ class LevelPlan:
         return f"level {k + 1}/{len(self.sizes)} ({self.sizes[k]} px)"
 
 
+#: The largest ``size=`` :func:`nst_utils.style_transfer` takes (px, longer side): the largest measured
+#: (``benchmarks/pyramid.py``: a 2048-px pyramid peaked at about 6.9 GB of memory, 2-core AMD EPYC, bfloat16).
+MAX_SIZE = 2048
+
+
 def _check_size(size: Any) -> int:
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"size={size!r}: use the longer side in px, a whole number >= 1")
+    return int(size)
+
+
+def check_asked_size(size: Any) -> int:
+    """``size=`` of a transfer as an int: a whole number of px from 1 to :data:`MAX_SIZE`; else ValueError
+    naming ``size`` and the range (a float, a string or True is refused, not rounded)."""
+    if (isinstance(size, bool) or not isinstance(size, (int, np.integer))
+            or not 1 <= size <= MAX_SIZE):
+        raise ValueError(f"size={size!r}: use the longer side of the picture, a whole number of px from 1 to "
+                         f"{MAX_SIZE} (the largest measured: a {MAX_SIZE}-px transfer peaked at about 6.9 GB "
+                         "of memory)")
     return int(size)
 
 
@@ -134,15 +152,21 @@ def uses_pyramid(size: int, settings: Settings = DEFAULTS) -> bool:
     return settings.pyramid_above is not None and _check_size(size) > settings.pyramid_above
 
 
-def level_plan(size: int, settings: Settings = DEFAULTS) -> LevelPlan:
-    """The levels :func:`nst_utils.style_transfer` runs for a picture whose longer side is ``size`` px:
-    :func:`level_sizes` and :func:`level_steps` if :func:`uses_pyramid`, else one level of
-    ``settings.steps`` steps at ``size``.
+def level_plan(size: int, settings: Settings = DEFAULTS, *, direct: bool = False) -> LevelPlan:
+    """The levels a transfer runs for a picture whose longer side is ``size`` px (as it is loaded: see
+    :func:`asked_size`): :func:`level_sizes` and :func:`level_steps`.
+
+    By default the plan of :func:`nst_utils.style_transfer`: levels only if :func:`uses_pyramid` (above
+    ``pyramid_above``), else one level of ``settings.steps`` steps at ``size``. ``direct=True``: the plan of
+    a direct call of :func:`coarse_to_fine`, which makes levels whenever ``size`` is above ``pyramid_base``,
+    whatever ``pyramid_above`` says (coarse_to_fine takes its plan from here).
 
     >>> level_plan(512).sizes, level_plan(512).steps
     ((512,), (200,))
+    >>> level_plan(512, direct=True).sizes, level_plan(512, direct=True).steps
+    ((256, 512), (200, 100))
     """
-    sizes = level_sizes(size, settings) if uses_pyramid(size, settings) else [_check_size(size)]
+    sizes = level_sizes(size, settings) if direct or uses_pyramid(size, settings) else [_check_size(size)]
     return LevelPlan(tuple(sizes), tuple(level_steps(settings.steps, len(sizes), settings)))
 
 
@@ -153,7 +177,7 @@ def asked_size(content: Any, size: int | None = None) -> int:
     from nst_utils.transfer import DEFAULT_SIZE, _is_array  # here: transfer imports this module
 
     if size is not None:
-        return int(size)
+        return check_asked_size(size)
     if not _is_array(content):
         return DEFAULT_SIZE
     shape = tuple(content.shape)  # an array: (H, W), (H, W, 3) or (1, H, W, 3)
@@ -237,7 +261,9 @@ def coarse_to_fine(
     counted over all levels, and once at the end (unless it has just seen the last step), as in
     :func:`~nst_utils.transfer.synthesize`: ``image`` is (1, n_H, n_W, 3) of the asked shape (the
     current level's image, upsampled with Lanczos), ``history`` that of all levels so far, as in the
-    result. Use :func:`level_plan` (the asked size, the settings) for the level of a step. If it stops
+    result. ``level_plan(L, settings, direct=True)`` (``L`` the asked size) is this call's plan and says
+    which level runs a step; through style_transfer (above ``pyramid_above`` only) it is the same as
+    ``level_plan(L, settings)``. If it stops
     the run, or Ctrl-C does (during a level or between two), the last image reached is upsampled to the
     asked shape, ``levels`` holds the levels done so far and ``stopped`` says why (a Ctrl-C before the
     first level has an image propagates, as in synthesize).
@@ -256,10 +282,9 @@ def coarse_to_fine(
 
     if content is None or style is None:
         raise ValueError("coarse_to_fine needs both a content and a style image (see synthesize())")
-    if isinstance(callback_every, bool) or not isinstance(callback_every, (int, np.integer)) or callback_every < 1:
-        raise ValueError(f"callback_every={callback_every!r}: use a whole number >= 1")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback={callback!r}: give a function callback(step, image, history) -> stop?")
+    callback_every = check_callback(callback, callback_every)
+    if size is not None:
+        check_asked_size(size)
     if start is not None:
         changes.setdefault("init", "image")
     settings = (settings or DEFAULTS).replace(**changes)
@@ -268,8 +293,7 @@ def coarse_to_fine(
     longer = _longer(content_full)
     # the style: an array keeps its size (or takes size=); a file or Pillow image is loaded at the asked size
     style_full = as_image(style, size if (size is not None or _is_array(style)) else longer, name="style")
-    sizes = level_sizes(longer, settings)   # levels even at or below pyramid_above: the caller asked for them
-    plan = LevelPlan(tuple(sizes), tuple(level_steps(settings.steps, len(sizes), settings)))
+    plan = level_plan(longer, settings, direct=True)   # levels even at or below pyramid_above: asked for
     style_longer = _longer(style_full)
     style_floor = min(style_longer, plan.sizes[0])
 

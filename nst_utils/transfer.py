@@ -21,6 +21,7 @@ import numpy as np
 
 from nst_utils._tf import tf
 from nst_utils.images import as_image
+from nst_utils.loop import check_callback
 from nst_utils.loss import StyleTransferLoss
 from nst_utils.models import model_precision
 from nst_utils.optimizers import OPTIMIZERS, Callback, cost_monitor
@@ -114,13 +115,15 @@ def synthesize(
         style: the style image, any size, or None (content reconstruction).
         shape: (n_H, n_W) of the generated image when there is no content image.
         size: longer side (px) to load files and Pillow images at (default 256), and to resize
-            arrays to (default: arrays keep their size).
+            arrays to (default: arrays keep their size). (:func:`style_transfer` above ``pyramid_above``
+            loads a style file next to a content array at the array's size: see there.)
         settings: a :class:`~nst_utils.settings.Settings`; default :data:`~nst_utils.settings.DEFAULTS`.
         model: a VGG from :func:`nst_utils.load_vgg19`/``load_vgg16``; default: VGG19 with the
             settings' pooling and precision.
         start: the start image (1, n_H, n_W, 3) when ``init="image"``.
         callback: ``callback(step, image, history)``, every ``callback_every`` steps and at the end;
             returning True stops the run (the image so far is kept).
+        callback_every: a whole number >= 1 (int or NumPy integer); both are checked before VGG19 is used.
         progress: show a progress bar; a string is its label (default ``"optimizing"``).
         **changes: any setting by name, e.g. ``steps=300, beta=1e3, style_layers=["conv1_1", "conv2_1"]``.
 
@@ -131,6 +134,7 @@ def synthesize(
         ValueError: bad images, shapes or values, unknown layers, images too small for the layers.
         TypeError: an unknown setting (the message lists the valid ones).
     """
+    callback_every = check_callback(callback, callback_every)   # before the targets are built
     if start is not None:
         changes.setdefault("init", "image")
     settings = (settings or DEFAULTS).replace(**changes)
@@ -177,8 +181,13 @@ def synthesize(
 def style_transfer(content: Any, style: Any, **kwargs: Any) -> TransferResult:
     """Gatys et al.'s style transfer: an image with the content of ``content`` painted like ``style``.
 
-    ``content`` and ``style``: file paths, Pillow images or arrays (see :func:`synthesize`; files are
-    loaded at 256 px unless ``size=`` says otherwise). Keyword arguments as in :func:`synthesize`:
+    ``content`` and ``style``: file paths, Pillow images or arrays (see :func:`synthesize`). Sizes: with
+    ``size=`` (a whole number of px from 1 to :data:`nst_utils.pyramid.MAX_SIZE`, 2048) both are loaded or
+    resized to that longer side; without it an array keeps its own size and a file or Pillow image is loaded
+    at 256 px, except that a style file or Pillow image next to a content *array* larger than
+    ``pyramid_above`` (512 px) is loaded at the array's longer side (then scaled per level). So the style's
+    scale jumps at the threshold: next to a 512-px array a style file is used at 256 px, next to a 513-px
+    array at 513 px in the last level. Keyword arguments as in :func:`synthesize`:
     any setting (``steps``, ``alpha``, ``beta``, ``style_layers``, ``weighting``, ``init``, ...),
     ``settings``, ``model``, ``callback``, ``progress``. The generated image has the content image's
     size and starts from it unless ``init`` says otherwise. A picture larger than ``pyramid_above`` px

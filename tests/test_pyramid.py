@@ -324,7 +324,7 @@ def test_ctrl_c_between_levels_keeps_the_levels_done(fake_levels, at):
     assert len(result.history["J"]) == result.steps
     assert result.image.shape == (1, 96, 128, 3)
     assert float(result.image.mean()) == pytest.approx(at / 10, abs=1 / 255)   # the last finished level's
-    assert seen[-1] == result.steps                                         # seen once, not again at the end
+    assert seen == list(range(1, result.steps + 1))     # each step once: the last not again at the end
 
 
 def test_ctrl_c_during_a_level_keeps_its_steps(fake_levels):
@@ -340,3 +340,69 @@ def test_ctrl_c_before_the_first_level_has_an_image_propagates(fake_levels):
     with pytest.raises(KeyboardInterrupt):
         pyramid.coarse_to_fine(np.zeros((1, 96, 128, 3)), np.zeros((1, 96, 128, 3)), steps=2, pyramid_base=32,
                                progress=False)
+
+
+# ----------------------------------------------------------------------------- review 20: S-1, S-3, S-4, S-5
+
+@pytest.mark.parametrize("above", [512, None])
+def test_a_direct_call_at_or_below_the_threshold_follows_the_direct_plan(fake_levels, above):
+    """Review S-1: coarse_to_fine called directly makes levels at 400 px (<= pyramid_above, or with
+    pyramid_above=None); level_plan(..., direct=True) is its plan, level_plan without it style_transfer's."""
+    fake = fake_levels()
+    settings = nu.DEFAULTS.replace(steps=4, pyramid_above=above)
+    seen = []
+    result = pyramid.coarse_to_fine(np.zeros((1, 300, 400, 3), np.float32), np.zeros((1, 64, 64, 3), np.float32),
+                                    settings=settings, progress=False, callback_every=1,
+                                    callback=lambda step, image, history: seen.append(step))
+    plan = nu.level_plan(400, settings, direct=True)
+    assert plan == nu.LevelPlan((256, 400), (4, 2))
+    assert tuple(lv.size for lv in result.levels) == plan.sizes and tuple(c["steps"] for c in fake.calls) == plan.steps
+    assert result.steps == plan.total == len(seen) and seen == list(range(1, plan.total + 1))
+    assert [c["progress"] is False for c in fake.calls] == [True, True]
+    assert nu.level_plan(400, settings) == nu.LevelPlan((400,), (4,))   # style_transfer runs one scale here
+
+
+@pytest.mark.parametrize("bad", ["big", 700.9, True, 2.0**40, 10**9, 0, -3, 2049, "1024"])
+def test_a_bad_size_for_style_transfer_is_refused_naming_it_and_the_range(bad):
+    """Review S-3: refused before anything is loaded or built (model=object() is never touched)."""
+    content = np.zeros((1, 96, 128, 3), np.float32)
+    for run in (nu.style_transfer, pyramid.coarse_to_fine):
+        with pytest.raises(ValueError, match=r"size=.*whole number of px from 1 to 2048") as info:
+            run(content, content, size=bad, model=object(), progress=False)
+        assert str(info.value).startswith(f"size={bad!r}")
+    assert pyramid.MAX_SIZE == 2048 and pyramid.asked_size(content, size=np.int64(2048)) == 2048
+
+
+@pytest.mark.parametrize("run", ["synthesize", "style_transfer", "coarse_to_fine"])
+def test_bad_callbacks_are_refused_at_one_scale_too_before_vgg_is_used(run):
+    """Review S-4: at 64 px style_transfer runs one scale (synthesize); model=object() would fail if the
+    targets were built, so the checks come first on every path."""
+    fn = {"synthesize": nu.synthesize, "style_transfer": nu.style_transfer,
+          "coarse_to_fine": pyramid.coarse_to_fine}[run]
+    image = np.zeros((1, 64, 64, 3), np.float32)
+    with pytest.raises(TypeError, match="callback=5"):
+        fn(image, image, callback=5, model=object(), progress=False)
+    for bad in (0, -1, True, 2.5, "10", np.float64(3.0)):
+        with pytest.raises(ValueError, match="callback_every="):
+            fn(image, image, callback_every=bad, model=object(), progress=False)
+
+
+def test_a_numpy_integer_callback_every_is_a_whole_number():
+    """Review S-4: np.int64(5) passes the check (it used to pass in coarse_to_fine and fail in the Monitor)."""
+    from nst_utils.loop import Monitor, check_callback
+
+    assert check_callback(None, np.int64(5)) == 5 and type(check_callback(None, np.int64(5))) is int
+    monitor = Monitor(10, keys=("J",), callback=lambda *a: False, callback_every=np.int64(5), progress=False)
+    assert monitor.callback_every == 5
+
+
+def test_ctrl_c_during_a_level_gives_the_callback_the_interrupted_total(fake_levels):
+    """Review S-5: callback_every=3 over levels of 4, 2 (interrupted after 1), 1 steps: step 3, then the
+    final call at the interrupted total 5 (not a multiple of 3), once."""
+    fake_levels(interrupt_in=1)
+    content = np.zeros((1, 96, 128, 3), np.float32)
+    seen = []
+    result = pyramid.coarse_to_fine(content, content, steps=4, pyramid_base=32, progress=False, callback_every=3,
+                                    callback=lambda step, image, history: seen.append((step, len(history["J"]))))
+    assert result.stopped == "interrupted" and result.steps == 5
+    assert seen == [(3, 3), (5, 5)]
