@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+import numpy as np
+
 from nst_studio.helpers import layer_shares, log_range
 from nst_utils import DEFAULTS, GATYS_STYLE_LAYERS, Settings, conv_layers, level_plan, short_name
 
@@ -60,8 +62,9 @@ class SettingsPanel:
         self.beta = log_slider(base.beta, 2, 1, "beta (style)")
         self.steps = w.IntSlider(value=base.steps, min=1, max=max(1000, base.steps), description="steps",
                                  style=wide, layout=box, continuous_update=False)
-        if isinstance(size, bool) or not isinstance(size, int) or not SIZE_MIN <= size <= SIZE_MAX:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not SIZE_MIN <= size <= SIZE_MAX:
             raise ValueError(f"size={size!r}: use a whole number of px from {SIZE_MIN} to {SIZE_MAX}")
+        size = int(size)   # a NumPy integer too (review S-13)
         self.size = w.IntSlider(value=size, min=SIZE_MIN, max=SIZE_MAX, step=16, description="size (px)", style=wide,
                                 layout=box, continuous_update=False)
         self.plan = w.HTML()   # one scale, or the levels of a coarse-to-fine run

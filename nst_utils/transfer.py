@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from nst_utils.parameterization import image_parameterization
 from nst_utils.precision import resolve_precision
 from nst_utils.settings import DEFAULTS, Settings
 from nst_utils.starts import start_image
+
+if TYPE_CHECKING:  # pyramid imports this module
+    from nst_utils.pyramid import Level
 
 #: Longer side (px) at which images given as files or Pillow images are loaded, unless ``size`` says.
 DEFAULT_SIZE = 256
@@ -59,7 +62,7 @@ class TransferResult:
     seconds: float
     stopped: str | None = None
     settings: Settings = field(default_factory=lambda: DEFAULTS)
-    levels: tuple = ()
+    levels: tuple[Level, ...] = ()
 
     @property
     def final_cost(self) -> float:

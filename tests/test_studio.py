@@ -386,6 +386,12 @@ def test_a_size_outside_the_slider_is_refused_naming_it(bad):
         st.Studio(size=bad)
 
 
+def test_a_numpy_integer_size_is_a_whole_number():
+    """Review S-13: Studio(size=np.int64(512)) is accepted, as nu.level_plan accepts it."""
+    size = st.Studio(size=np.int64(512)).controls.size.value
+    assert size == 512 and type(size) is int
+
+
 def test_the_preview_of_a_large_image_is_downscaled_and_save_keeps_the_full_size(outputs):
     studio = st.Studio()
     image = np.random.default_rng(1).uniform(size=(1, 768, 1024, 3)).astype(np.float32)
