@@ -320,8 +320,11 @@ def coarse_to_fine(
                 level_settings = settings.replace(steps=n, init="image", noise_ratio=0.0)
                 start_k = resize_image(image, shape_k)
             offset = sum(lv.done for lv in levels)
+            # synthesize's clock starts about here (after this level's loading and resizing): its history's
+            # seconds are shifted by this, so that they count from the pyramid's start (review S-6)
+            call_t0 = time.perf_counter()
 
-            def level_callback(step, x, level_history, _offset=offset, _history=history, _t0=level_t0):
+            def level_callback(step, x, level_history, _offset=offset, _history=history, _t0=call_t0):
                 nonlocal seen
                 if (_offset + step) % callback_every:
                     return False
@@ -334,7 +337,7 @@ def coarse_to_fine(
                               progress=f"{label}{plan.label(k)}" if progress else False)
             level = Level(size=s, shape=shape_k, style_shape=tuple(int(d) for d in style_k.shape[1:3]),
                           steps=n, done=last.steps, seconds=time.perf_counter() - level_t0, first_step=offset)
-            done = (last.image, [*levels, level], _joined(history, last.history, level_t0 - t0))
+            done = (last.image, [*levels, level], _joined(history, last.history, call_t0 - t0))
             if last.stopped is not None:
                 stopped = last.stopped
                 break

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -224,7 +226,7 @@ class _FakeLevels:
     def __call__(self, content, style, *, settings, model, start, callback, callback_every, progress):
         k = len(self.calls)
         self.calls.append({"content": content.shape, "style": style.shape, "start": start, "steps": settings.steps,
-                           "init": settings.init, "progress": progress})
+                           "init": settings.init, "progress": progress, "t": time.perf_counter()})
         if k == self.interrupt_at:
             raise KeyboardInterrupt
         image = np.full(content.shape, (k + 1) / 10, np.float32)
@@ -406,3 +408,21 @@ def test_ctrl_c_during_a_level_gives_the_callback_the_interrupted_total(fake_lev
                                     callback=lambda step, image, history: seen.append((step, len(history["J"]))))
     assert result.stopped == "interrupted" and result.steps == 5
     assert seen == [(3, 3), (5, 5)]
+
+
+def test_the_joined_seconds_count_from_the_pyramid_start_to_each_synthesize_call(fake_levels, monkeypatch):
+    """Review S-6: synthesize's clock starts when it is called, after the level's set-up (here a resize made
+    0.3 s slow); each level's seconds are shifted by the time from the pyramid's start to that call."""
+    fake = fake_levels()
+    resize = pyramid.resize_image
+
+    def slow_resize(image, shape):
+        time.sleep(0.3)
+        return resize(image, shape)
+
+    monkeypatch.setattr(pyramid, "resize_image", slow_resize)
+    content = np.zeros((1, 96, 128, 3), np.float32)
+    result = pyramid.coarse_to_fine(content, content, steps=2, pyramid_base=64, progress=False)
+    first = result.levels[1].first_step
+    shift = [result.history["seconds"][0] - 1.0, result.history["seconds"][first] - 11.0]  # the fake's values
+    assert shift[1] - shift[0] == pytest.approx(fake.calls[1]["t"] - fake.calls[0]["t"], abs=0.1)
