@@ -126,7 +126,7 @@ class LevelPlan:
 
 
 #: The largest ``size=`` :func:`nst_utils.style_transfer` takes (px, longer side): the largest measured
-#: (``benchmarks/pyramid.py``: a 2048-px pyramid peaked at about 6.9 GB of memory, 2-core AMD EPYC, bfloat16).
+#: (``benchmarks/pyramid.py``: a 2048-px pyramid peaked at about 6.7 GiB of memory, 2-core AMD EPYC, bfloat16).
 MAX_SIZE = 2048
 
 
@@ -142,7 +142,7 @@ def check_asked_size(size: Any) -> int:
     if (isinstance(size, bool) or not isinstance(size, (int, np.integer))
             or not 1 <= size <= MAX_SIZE):
         raise ValueError(f"size={size!r}: use the longer side of the picture, a whole number of px from 1 to "
-                         f"{MAX_SIZE} (the largest measured: a {MAX_SIZE}-px transfer peaked at about 6.9 GB "
+                         f"{MAX_SIZE} (the largest measured: a {MAX_SIZE}-px transfer peaked at about 6.7 GiB "
                          "of memory)")
     return int(size)
 
