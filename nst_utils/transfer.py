@@ -49,7 +49,9 @@ class TransferResult:
             each iteration.
         steps: number of completed steps.
         seconds: wall time of the optimization (targets and tracing included).
-        stopped: ``None`` if all steps ran, else why it stopped (``"callback"`` or ``"interrupted"``).
+        stopped: ``None`` if the optimizer ended by itself, else why it stopped (``"callback"`` or
+            ``"interrupted"``). Ending by itself is all ``settings.steps`` steps for Adam; L-BFGS-B may end
+            sooner, when its line search can make no more progress (then ``steps`` < ``settings.steps``).
         settings: the :class:`~nst_utils.settings.Settings` that produced it, with the precision the
             network really computed in.
         levels: the levels of a coarse-to-fine run (:class:`nst_utils.pyramid.Level`: size, shape, style
