@@ -5,8 +5,9 @@ run at 1024 px in one go paints strokes that are small next to the picture, and 
 the pixels of a 256-px step. Gatys et al. (2017, "Controlling Perceptual Factors in Neural Style
 Transfer", the section on high-resolution images) stylise a small copy first, upsample the result and
 use it as the start of the transfer at the full size, which then only refines it; Justin Johnson's
-neural-style does the same over several sizes (its multi-resolution example script: 256, 512, 1024,
-2048 px with 1000, 500, 200, 100 iterations, each size starting from the upsampled previous result).
+neural-style does the same over several sizes (its multi-GPU example script ``starry_stanford.sh``: 256,
+512, 1024, 2048, 3620 px with 1000 (the default), 500, 200, 100, 50 iterations, each size starting from the
+upsampled previous result).
 
 The rule here, with the :class:`~nst_utils.settings.Settings` fields ``pyramid_*``:
 
