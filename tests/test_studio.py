@@ -312,15 +312,20 @@ def test_generate_runs_updates_preview_and_saves_without_overwriting(vgg19, outp
     studio.wait(120)
 
 
-def test_stop_keeps_the_image_so_far(vgg19, outputs):
-    studio = st.Studio(size=32, steps=500, model=vgg19)
+def _generate_and_stop_after_two_steps(studio):
+    """Start a run, press Stop once it has done 2 steps, and return its result."""
     studio.generate()
     deadline = time.monotonic() + 120
     while studio.step < 2 and studio.running and time.monotonic() < deadline:
         time.sleep(0.02)
     assert studio.running, "the run ended before Stop could be pressed"
     studio.stop_button.click()
-    result = studio.wait(60)
+    return studio.wait(60)
+
+
+def test_stop_keeps_the_image_so_far(vgg19, outputs):
+    studio = st.Studio(size=32, steps=500, model=vgg19)
+    result = _generate_and_stop_after_two_steps(studio)
     assert not studio.running
     assert result.stopped == "callback" and 2 <= result.steps < 500
     assert studio.status.value.startswith("stopped:") and studio.image is not None
@@ -437,13 +442,7 @@ def test_a_pyramid_run_names_its_levels_and_previews_at_the_asked_size(vgg19, ou
 
 def test_stop_at_the_coarse_level_keeps_the_image_at_full_size(vgg19, outputs):
     studio, statuses, _ = _pyramid_studio(vgg19, steps=500)
-    studio.generate()
-    deadline = time.monotonic() + 120
-    while studio.step < 2 and studio.running and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert studio.running, "the run ended before Stop could be pressed"
-    studio.stop_button.click()
-    result = studio.wait(60)
+    result = _generate_and_stop_after_two_steps(studio)
     assert result.stopped == "callback" and 2 <= result.steps < 500
     assert [lv.size for lv in result.levels] == [32]                 # stopped during the first level
     assert studio.status.value.startswith(f"stopped: {result.steps} of 750 steps over levels of 32 px")
