@@ -190,6 +190,14 @@ class _OneTracePerLoop(logging.Filter):
     visualise, each pyramid level) makes its own ``step`` from the same code and traces it once, for its
     own variable: a quick-mode cell with many short runs would print the warning though no step is
     traced twice for the same loop (deep dream's octaves trace once per size, as intended).
+
+    What it hides (review 20 S-10): every retracing warning about ``GradientLoop``'s ``step``, also one
+    caused by a real retrace (a regression that traced one loop's step at every call would print nothing).
+    It is on the ``tensorflow`` logger, where TensorFlow logs the warning, and matches only that function,
+    so it hides no other warning. What guards a real retrace is the tests' tracing counts:
+    ``loop.step.experimental_get_tracing_count() == 1`` after a run of several steps, in ``tests/test_loop.py``
+    for synthesize (Adam), a pyramid's levels, visualise and deep dream's octaves. (``importlib.reload`` of
+    this module makes a new class, so the guard below then adds a second filter: harmless.)
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
