@@ -213,7 +213,8 @@ if not any(isinstance(f, _OneTracePerLoop) for f in tf.get_logger().filters):
 
 
 class GradientLoop:
-    """The step of the module docstring, traced once, run for any number of steps.
+    """The step of the module docstring, traced when first called (twice with Adam, whose first call
+    creates its moment variables), then run for any number of steps.
 
     Args:
         value: ``value(x, t) -> (J, record)`` (:data:`Value`).

@@ -312,7 +312,7 @@ def test_synthesize_and_each_pyramid_level_trace_their_step_once(vgg19, small_pa
     """Review 20 S-10: the retracing filter (L-7) hides TensorFlow's warning for GradientLoop's step, so these
     counts are what catch a step traced again at every call. With Adam the first call traces twice (Keras
     creates Adam's moment variables inside it, and tf.function traces again without creating them: 2 also
-    after 1 step, measured); a step retraced at every call would count 1 + the steps (7 here, 5 per level)."""
+    after 1 step, measured); a step retraced at every call would count 1 + the steps it ran (7 for 6 steps)."""
     import nst_utils.loop as loop_module
 
     made = []
