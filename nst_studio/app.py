@@ -18,7 +18,8 @@ with a download link. Nothing is written before Save.
 Sizes above 512 px (up to 1024) run coarse to fine (:mod:`nst_utils.pyramid`: 256, 512, 1024 px): the
 status line names the level (``level 2/3 (512 px)``), the progress bar counts the steps of all levels,
 and the preview shows the current level's image at the size asked for (the library upsamples it for the
-callback). Stop works at any level; Save writes the full-size image (a run stopped at a coarse level:
+callback). Stop works at any level (pressed while the next level's targets are computed, it ends the run
+before that level's first step); Save writes the full-size image (a run stopped at a coarse level:
 that level's image, upsampled). The preview is drawn at most :data:`PREVIEW_MAX` px wide and high.
 
 The pieces: :mod:`nst_studio.picker` (an image input, used for C and for S),
@@ -224,6 +225,8 @@ class Studio:
         s, every, levels = choices.settings, preview_every(plan.total), len(plan.sizes)
 
         def callback(step: int, image: np.ndarray, history: dict[str, list[float]]) -> bool:
+            # a level's last step again: the next level's targets are built, its first step is next (S-7)
+            again = step == self.step and step > 0
             self.image = np.array(image, copy=True)   # at the size asked for, at every level
             self.step = step
             self.progress.value = step
@@ -232,10 +235,11 @@ class Studio:
                 k = plan.level_at(step)
                 line = f"{plan.label(k)} · {line}"
                 if step == plan.ends[k] and k + 1 < levels:   # the next level's targets take a while
-                    line += f" · next: {plan.label(k + 1)}, computing its targets ..."
+                    doing = "its first step" if again else "computing its targets"
+                    line += f" · next: {plan.label(k + 1)}, {doing} ..."
             self.status.value = line + (" · stopping ..." if self._stop.is_set() else "")
-            if step % every == 0 or step in plan.ends[:-1]:   # and each finished level (the end: _work)
-                self._show(image)
+            if not again and (step % every == 0 or step in plan.ends[:-1]):   # and each finished level
+                self._show(image)   # (the end: _work)
             return self._stop.is_set()
 
         return callback

@@ -187,9 +187,20 @@ class _OneTracePerLoop(logging.Filter):
     triggered tf.function retracing" warning, and no other.
 
     TensorFlow counts traces per function *code*, and every :class:`GradientLoop` (each synthesize, each
-    visualise, each pyramid level) makes its own ``step`` from the same code and traces it once, for its
-    own variable: a quick-mode cell with many short runs would print the warning though no step is
-    traced twice for the same loop (deep dream's octaves trace once per size, as intended).
+    visualise, each pyramid level) makes its own ``step`` from the same code and traces it for its own
+    variable, on its first call only: a quick-mode cell with many short runs would print the warning though
+    no loop's step is traced again after its first call (deep dream's octaves trace once per size, as
+    intended).
+
+    What it hides (review 20 S-10): every retracing warning about ``GradientLoop``'s ``step``, also one
+    caused by a real retrace (a regression that traced one loop's step at every call would print nothing).
+    It is on the ``tensorflow`` logger, where TensorFlow logs the warning, and matches only that function,
+    so it hides no other warning. What guards a real retrace is the tests' tracing counts after runs of
+    several steps (``loop.step.experimental_get_tracing_count()``, ``tests/test_loop.py``): 2 for synthesize
+    with Adam and for each pyramid level (the first call traces twice: Adam's moment variables are created
+    in it), 1 for deep dream's octaves (no optimizer variables); a step retraced at every call would count
+    one more per step. (``importlib.reload`` of this module makes a new class, so the guard below then adds
+    a second filter: harmless.)
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -202,7 +213,8 @@ if not any(isinstance(f, _OneTracePerLoop) for f in tf.get_logger().filters):
 
 
 class GradientLoop:
-    """The step of the module docstring, traced once, run for any number of steps.
+    """The step of the module docstring, traced when first called (twice with Adam, whose first call
+    creates its moment variables), then run for any number of steps.
 
     Args:
         value: ``value(x, t) -> (J, record)`` (:data:`Value`).

@@ -98,7 +98,8 @@ def lbfgs(loss: StyleTransferLoss, p: tf.Variable, settings: Settings, monitor: 
             with threadpool_limits(limits=1, user_api="blas"):
                 minimize(fun, p.numpy().astype(np.float64).ravel(), jac=True, method="L-BFGS-B",
                          bounds=bounds, callback=on_iteration,
-                         # no early stop on small gradients or cost changes: run the iterations asked for
+                         # ftol = gtol = 0: no stop on a small gradient or a small cost change; L-BFGS-B still
+                         # ends early when an iteration lowers J by nothing (float32) or after maxfun evaluations
                          options={"maxiter": settings.steps, "maxfun": settings.steps * 3, "ftol": 0.0,
                                   "gtol": 0.0})
         except _Stop:

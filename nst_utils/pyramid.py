@@ -41,11 +41,15 @@ The rule here, with the :class:`~nst_utils.settings.Settings` fields ``pyramid_*
   come from maps of a few positions (a 32-px image gives 4 x 4 and 2 x 2);
 * the callback (:func:`coarse_to_fine`) sees the steps counted over all levels, the image at the asked
   shape (the current level's, upsampled) and the history of all levels so far, every ``callback_every``
-  steps and once at the end, as in a single-scale run; :func:`level_plan` tells which level a step belongs
-  to (``direct=True`` for a direct call of :func:`coarse_to_fine`, which makes levels at any size above
-  ``pyramid_base``) (e.g. for a label ``level 2/3 (512 px)``);
-* a stop (the callback, or Ctrl-C during a level or between two) keeps the last image reached, upsampled
-  to the asked shape, and the levels done so far.
+  steps and once at the end, as in a single-scale run; a level's last step, if the callback saw it, is
+  shown to it once more when the next level's targets are built, before that level's first step, so that
+  a stop asked for between levels ends the run before the next level's steps; :func:`level_plan` tells
+  which level a step belongs to (``direct=True`` for a direct call of :func:`coarse_to_fine`, which makes
+  levels at any size above ``pyramid_base``) (e.g. for a label ``level 2/3 (512 px)``);
+* a stop (the callback, or Ctrl-C during a level, between two, or in the final resize or callback) keeps
+  the last image reached, upsampled to the asked shape, and the levels done so far (a level the callback
+  stopped before its first step is not one of them; a Ctrl-C during a level's set-up or first step records
+  that level with 0 steps done, its image the previous level's, resampled).
 
 :func:`coarse_to_fine` returns one :class:`~nst_utils.transfer.TransferResult` for the whole pyramid with
 the levels recorded (:class:`Level`: shape, style shape, steps, seconds each).
@@ -106,6 +110,21 @@ class LevelPlan:
     sizes: tuple[int, ...]
     steps: tuple[int, ...]
 
+    def __post_init__(self) -> None:
+        """Checks the fields (ValueError naming the field): as many sizes as steps, at least one level, every
+        size a whole number >= 1 (px), every step count a whole number >= 0; stores them as tuples of int."""
+        fields = {"sizes": (self.sizes, 1), "steps": (self.steps, 0)}
+        for name, (values, least) in fields.items():
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) == 0:
+                raise ValueError(f"LevelPlan {name}={values!r}: give one value per level, at least one level")
+            if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least for v in values):
+                raise ValueError(f"LevelPlan {name}={values!r}: every value must be a whole number >= {least}"
+                                 f"{' (px)' if name == 'sizes' else ''}")
+            object.__setattr__(self, name, tuple(int(v) for v in values))
+        if len(self.sizes) != len(self.steps):
+            raise ValueError(f"LevelPlan sizes={self.sizes!r}, steps={self.steps!r}: give as many step counts as "
+                             f"sizes (one per level), not {len(self.steps)} for {len(self.sizes)}")
+
     @property
     def total(self) -> int:
         """The steps of all levels."""
@@ -122,7 +141,11 @@ class LevelPlan:
         return min(bisect.bisect_left(self.ends, step), len(self.sizes) - 1)
 
     def label(self, k: int) -> str:
-        """The progress label of level k, e.g. ``'level 2/3 (512 px)'``."""
+        """The progress label of level k, e.g. ``'level 2/3 (512 px)'`` (k from 0 to ``len(sizes) - 1``;
+        else ValueError naming k and that range)."""
+        n = len(self.sizes)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < n:
+            raise ValueError(f"k={k!r}: a level index of this plan, a whole number from 0 to {n - 1}")
         return f"level {k + 1}/{len(self.sizes)} ({self.sizes[k]} px)"
 
 
@@ -260,14 +283,18 @@ def coarse_to_fine(
 
     The callback, ``callback(step, image, history) -> stop?``, is called every ``callback_every`` steps
     counted over all levels, and once at the end (unless it has just seen the last step), as in
-    :func:`~nst_utils.transfer.synthesize`: ``image`` is (1, n_H, n_W, 3) of the asked shape (the
-    current level's image, upsampled with Lanczos), ``history`` that of all levels so far, as in the
-    result. ``level_plan(L, settings, direct=True)`` (``L`` the asked size) is this call's plan and says
-    which level runs a step; through style_transfer (above ``pyramid_above`` only) it is the same as
-    ``level_plan(L, settings)``. If it stops
-    the run, or Ctrl-C does (during a level or between two), the last image reached is upsampled to the
-    asked shape, ``levels`` holds the levels done so far and ``stopped`` says why (a Ctrl-C before the
-    first level has an image propagates, as in synthesize).
+    :func:`~nst_utils.transfer.synthesize`. If it saw a level's last step, it sees that step again (same
+    step, image and history) when the next level's targets are built, before that level's first step
+    (synthesize's ``callback_first``), so that a stop asked for during the next level's set-up ends the
+    run there, without a step of that level (review 20 S-7; the studio's Stop). ``image`` is
+    (1, n_H, n_W, 3) of the asked shape (the current level's image, upsampled with Lanczos), ``history``
+    that of all levels so far, as in the result. ``level_plan(L, settings, direct=True)`` (``L`` the asked
+    size) is this call's plan and says which level runs a step; through style_transfer (above
+    ``pyramid_above`` only) it is the same as ``level_plan(L, settings)``. If it stops the run, or Ctrl-C
+    does (during a level, between two, or in the final resize or callback), the last image reached is
+    upsampled to the asked shape, ``levels`` holds the levels done so far (not a level the callback stopped
+    before its first step; a Ctrl-C there records it with 0 steps done) and ``stopped`` says why (a Ctrl-C before the first level has an image propagates, as in
+    synthesize).
 
     Returns:
         A :class:`~nst_utils.transfer.TransferResult` of the asked shape (1, n_H, n_W, 3): ``history`` is the
@@ -305,6 +332,18 @@ def coarse_to_fine(
     # (image, levels, history) of the levels done: replaced in one assignment, so that Ctrl-C finds it whole
     done: tuple[np.ndarray | None, list[Level], dict[str, list[float]]] = (None, [], {})
     stopped, last, seen = None, None, -1
+    # the current level's synthesize result until it is in `done` (a Ctrl-C in between adds it: review 20 S-12)
+    pending = None
+
+    def with_level(result: Any) -> tuple[np.ndarray, list[Level], dict[str, list[float]]]:
+        """`done` with the current level (the loop's k, s, n, ... now) added, if it is not there yet."""
+        _, levels, history = done
+        if len(levels) != k:        # already added (a Ctrl-C after `done` was assigned)
+            return done
+        level = Level(size=s, shape=shape_k, style_shape=style_shape_k, steps=n, done=result.steps,
+                      seconds=time.perf_counter() - level_t0, first_step=offset)
+        return result.image, [*levels, level], _joined(history, result.history, call_t0 - t0)
+
     try:
         for k, (s, n) in enumerate(zip(plan.sizes, plan.steps)):
             level_t0 = time.perf_counter()
@@ -314,6 +353,7 @@ def coarse_to_fine(
             style_size = max(style_floor, round(style_longer * scale))
             style_k = style_full if style_size == style_longer else as_image(style, style_size, name="style")
             shape_k = tuple(int(d) for d in content_k.shape[1:3])
+            style_shape_k = tuple(int(d) for d in style_k.shape[1:3])
             if k == 0:
                 level_settings = settings.replace(steps=n)
                 start_k = None if start is None else resize_image(as_image(start, name="start"), shape_k)
@@ -325,32 +365,44 @@ def coarse_to_fine(
             # seconds are shifted by this, so that they count from the pyramid's start (review S-6)
             call_t0 = time.perf_counter()
 
-            def level_callback(step, x, level_history, _offset=offset, _history=history, _t0=call_t0):
+            def level_callback(step, x, level_history, _offset=offset, _history=history, _t0=call_t0, _k=k):
                 nonlocal seen
+                if step == 0 and _k > 0:   # the level's targets are built, no step has run: stop here?
+                    return callback(_offset, full(x), _joined(_history, level_history, _t0 - t0))
                 if (_offset + step) % callback_every:
                     return False
                 seen = _offset + step
                 return callback(seen, full(x), _joined(_history, level_history, _t0 - t0))
 
             label = f"{progress}, " if isinstance(progress, str) else ""
-            last = synthesize(content_k, style_k, settings=level_settings, model=model, start=start_k,
-                              callback=None if callback is None else level_callback, callback_every=1,
-                              progress=f"{label}{plan.label(k)}" if progress else False)
-            level = Level(size=s, shape=shape_k, style_shape=tuple(int(d) for d in style_k.shape[1:3]),
-                          steps=n, done=last.steps, seconds=time.perf_counter() - level_t0, first_step=offset)
-            done = (last.image, [*levels, level], _joined(history, last.history, call_t0 - t0))
-            if last.stopped is not None:
-                stopped = last.stopped
+            result = synthesize(content_k, style_k, settings=level_settings, model=model, start=start_k,
+                                callback=None if callback is None else level_callback, callback_every=1,
+                                callback_first=callback is not None and k > 0 and seen == offset,
+                                progress=f"{label}{plan.label(k)}" if progress else False)
+            pending = result
+            if result.steps == 0 and result.stopped == "callback":
+                stopped = "callback"   # stopped before this level's first step: it is not recorded (S-7)
                 break
-    except KeyboardInterrupt:  # between two levels (loading, targets, resizing): keep the levels done
+            last, done = result, with_level(result)
+            pending = None
+            if result.stopped is not None:
+                stopped = result.stopped
+                break
+    except KeyboardInterrupt:  # between two levels (loading, targets, resizing, book-keeping): keep the levels done
+        if pending is not None and not (pending.steps == 0 and pending.stopped == "callback"):
+            last, done = pending, with_level(pending)   # a level that ran but was not yet added
         if done[0] is None:
             raise
         stopped = "interrupted"
     image, levels, history = done
-    image = full(image)       # stopped before the last level: the image so far at the asked shape
     steps = sum(lv.done for lv in levels)
-    if callback is not None and stopped != "callback" and seen != steps:
-        callback(steps, image, history)
+    try:   # Ctrl-C in the final resize or the final callback keeps the result too (review 20 S-12)
+        image = full(image)       # stopped before the last level: the image so far at the asked shape
+        if callback is not None and stopped != "callback" and seen != steps:
+            callback(steps, image, history)
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+        image = full(image)       # a no-op if it was resized already
     record = (last.settings if last is not None else settings).replace(
         steps=settings.steps, init=settings.init, noise_ratio=settings.noise_ratio)
     return TransferResult(image, history, steps, time.perf_counter() - t0, stopped, record, tuple(levels))

@@ -109,6 +109,7 @@ def synthesize(
     start: np.ndarray | None = None,
     callback: Callback | None = None,
     callback_every: int = 10,
+    callback_first: bool = False,
     progress: bool | str = True,
     **changes: Any,
 ) -> TransferResult:
@@ -129,6 +130,10 @@ def synthesize(
         callback: ``callback(step, image, history)``, every ``callback_every`` steps and at the end;
             returning True stops the run (the image so far is kept).
         callback_every: a whole number >= 1 (int or NumPy integer); both are checked before VGG19 is used.
+        callback_first: also call the callback once before the first step, after the targets are built
+            (``step`` 0, the start image, the empty history): the last moment to stop before any step runs
+            (:func:`~nst_utils.coarse_to_fine` asks it at every level after the first, review 20 S-7). If
+            it returns True, no step runs: ``steps`` is 0 and the image is the start image.
         progress: show a progress bar; a string is its label (default ``"optimizing"``).
         **changes: any setting by name, e.g. ``steps=300, beta=1e3, style_layers=["conv1_1", "conv2_1"]``.
 
@@ -176,7 +181,8 @@ def synthesize(
     monitor = cost_monitor(settings.steps, callback=callback, callback_every=callback_every,
                            progress=bool(progress), **label)
     monitor.t0 = t0
-    OPTIMIZERS[settings.optimizer](loss, p, settings, monitor, param)
+    if not (callback_first and monitor.wants_stop(lambda: param.image_from(p).numpy())):
+        OPTIMIZERS[settings.optimizer](loss, p, settings, monitor, param)
     final = param.image_from(p).numpy()
     monitor.finish(final)
     return TransferResult(final, monitor.history, monitor.done, time.perf_counter() - t0, monitor.stopped,

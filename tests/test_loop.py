@@ -306,3 +306,29 @@ def test_many_short_loops_print_no_retracing_warning_and_other_functions_still_d
         assert any("retracing" in m and "control.<locals>.step" in m for m in records), records
     finally:
         tf.get_logger().removeHandler(handler)
+
+
+def test_synthesize_and_each_pyramid_level_trace_their_step_once(vgg19, small_pair, monkeypatch):
+    """Review 20 S-10: the retracing filter (L-7) hides TensorFlow's warning for GradientLoop's step, so these
+    counts are what catch a step traced again at every call. With Adam the first call traces twice (Keras
+    creates Adam's moment variables inside it, and tf.function traces again without creating them: 2 also
+    after 1 step, measured); a step retraced at every call would count 1 + the steps it ran (7 for 6 steps)."""
+    import nst_utils.loop as loop_module
+
+    made = []
+    real = loop_module.GradientLoop
+
+    class Counting(real):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(loop_module, "GradientLoop", Counting)
+    content, style = small_pair
+    for parameterization, kw in (("pixels", {}), ("fourier", {"learning_rate": 0.05})):
+        r = nu.synthesize(content, style, steps=6, model=vgg19, progress=False, parameterization=parameterization,
+                          **kw)
+        assert r.steps == 6 and made[-1].step.experimental_get_tracing_count() == 2
+    p = nu.coarse_to_fine(content, style, steps=4, pyramid_base=32, model=vgg19, progress=False)
+    assert [lv.done for lv in p.levels] == [4, 2] and len(made) == 4
+    assert [loop.step.experimental_get_tracing_count() for loop in made[2:]] == [2, 2]

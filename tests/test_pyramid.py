@@ -149,7 +149,7 @@ def test_a_callback_stop_ends_the_whole_pyramid(vgg19):
 
     result = _run(content, style, vgg19, steps=4, callback=stop_at_five, callback_every=1)
     assert result.stopped == "callback"
-    assert [step for step, _ in seen] == [1, 2, 3, 4, 5]            # steps counted over the levels
+    assert [step for step, _ in seen] == [1, 2, 3, 4, 4, 5]   # over the levels; 4 again before level 1 (S-7)
     assert all(shape == (1, 85, 128, 3) for _, shape in seen)       # at the asked shape from level 0 on
     assert result.steps == 5 and [lv.done for lv in result.levels] == [4, 1]
     assert result.image.shape == content.shape
@@ -223,14 +223,18 @@ class _FakeLevels:
         self.calls: list[dict] = []
         self.interrupt_at, self.interrupt_in = interrupt_at, interrupt_in
 
-    def __call__(self, content, style, *, settings, model, start, callback, callback_every, progress):
+    def __call__(self, content, style, *, settings, model, start, callback, callback_every, progress,
+                 callback_first=False):
         k = len(self.calls)
         self.calls.append({"content": content.shape, "style": style.shape, "start": start, "steps": settings.steps,
-                           "init": settings.init, "progress": progress, "t": time.perf_counter()})
+                           "init": settings.init, "progress": progress, "t": time.perf_counter(),
+                           "callback_first": callback_first})
         if k == self.interrupt_at:
             raise KeyboardInterrupt
         image = np.full(content.shape, (k + 1) / 10, np.float32)
         history = {key: [] for key in ("J", "J_content", "J_style", "J_tv", "seconds")}
+        if callback_first and callback(0, start, history):   # as synthesize: before the first step
+            return nu.TransferResult(start, history, 0, 0.01, "callback", settings)
         stopped = None
         for step in range(1, settings.steps + 1):
             if k == self.interrupt_in and step == 2:
@@ -291,13 +295,16 @@ def test_the_callback_sees_the_asked_shape_the_joined_history_and_the_end_once(f
     kw = {"steps": 4, "pyramid_base": 64, "progress": False}
     result = pyramid.coarse_to_fine(content, content, callback=callback, callback_every=4, **kw)
     assert [lv.steps for lv in result.levels] == [4, 2] and result.steps == 6
-    assert [s[0] for s in seen] == [4, 6]                       # every 4 steps over the levels, then the end
+    # every 4 steps over the levels, then the end; level 0's last step (4) was seen, so it is shown again
+    # before level 1's first step (review 20 S-7: the last chance to stop before level 1 runs a step)
+    assert [s[0] for s in seen] == [4, 4, 6]
     assert all(s[1] == (1, 96, 128, 3) for s in seen)           # level 0's 64-px image, upsampled
-    assert [set(s[2].values()) for s in seen] == [{4}, {6}]     # the history of all levels so far
-    assert seen[0][3] == pytest.approx(0.1, abs=1 / 255) and seen[1][3] == pytest.approx(0.2)
+    assert [set(s[2].values()) for s in seen] == [{4}, {4}, {6}]   # the history of all levels so far
+    assert seen[0][3] == pytest.approx(0.1, abs=1 / 255) and seen[2][3] == pytest.approx(0.2)
+    assert seen[1][1:] == seen[0][1:]                           # the same image and history again
     seen.clear()
     pyramid.coarse_to_fine(content, content, callback=callback, callback_every=3, **kw)
-    assert [s[0] for s in seen] == [3, 6]                       # the last step was seen: no second call
+    assert [s[0] for s in seen] == [3, 6]        # step 4 was not due (nor asked again); 6 was seen: no final call
     assert result.history["J"] == [1.0, 2.0, 3.0, 4.0, 11.0, 12.0]
 
 
@@ -326,7 +333,8 @@ def test_ctrl_c_between_levels_keeps_the_levels_done(fake_levels, at):
     assert len(result.history["J"]) == result.steps
     assert result.image.shape == (1, 96, 128, 3)
     assert float(result.image.mean()) == pytest.approx(at / 10, abs=1 / 255)   # the last finished level's
-    assert seen == list(range(1, result.steps + 1))     # each step once: the last not again at the end
+    # each step once (level 0's last, 4, again before level 1's first step), the last not again at the end
+    assert seen == [1, 2, 3, 4, 4, 5, 6][:result.steps + at - 1]
 
 
 def test_ctrl_c_during_a_level_keeps_its_steps(fake_levels):
@@ -359,7 +367,7 @@ def test_a_direct_call_at_or_below_the_threshold_follows_the_direct_plan(fake_le
     plan = nu.level_plan(400, settings, direct=True)
     assert plan == nu.LevelPlan((256, 400), (4, 2))
     assert tuple(lv.size for lv in result.levels) == plan.sizes and tuple(c["steps"] for c in fake.calls) == plan.steps
-    assert result.steps == plan.total == len(seen) and seen == list(range(1, plan.total + 1))
+    assert result.steps == plan.total and seen == [1, 2, 3, 4, 4, 5, 6]   # level 0's end again before level 1
     assert [c["progress"] is False for c in fake.calls] == [True, True]
     assert nu.level_plan(400, settings) == nu.LevelPlan((400,), (4,))   # style_transfer runs one scale here
 
@@ -426,3 +434,106 @@ def test_the_joined_seconds_count_from_the_pyramid_start_to_each_synthesize_call
     first = result.levels[1].first_step
     shift = [result.history["seconds"][0] - 1.0, result.history["seconds"][first] - 11.0]  # the fake's values
     assert shift[1] - shift[0] == pytest.approx(fake.calls[1]["t"] - fake.calls[0]["t"], abs=0.1)
+
+
+# ----------------------------------------------------------------------------- review 20: S-7, S-9, S-12
+
+def _kept(run, *args, **kwargs):
+    """``run(*args, **kwargs)``; a KeyboardInterrupt that gets out is a test failure (not the end of pytest)."""
+    try:
+        return run(*args, **kwargs)
+    except KeyboardInterrupt:
+        pytest.fail("the Ctrl-C propagated: the levels done were lost")
+
+def test_a_stop_asked_during_the_next_levels_set_up_ends_the_run_before_its_first_step(fake_levels):
+    """Review 20 S-7: the studio's Stop pressed after level 0's last step was shown (while level 1's targets
+    are built) ends the run before level 1 runs a step: no level with done=1 is recorded."""
+    fake = fake_levels()
+    content = np.zeros((1, 96, 128, 3), np.float32)
+    seen = []
+
+    def callback(step, image, history):
+        seen.append(step)
+        return len(seen) > 4          # Stop pressed once step 4 (level 0's last) was on screen
+
+    result = pyramid.coarse_to_fine(content, content, steps=4, pyramid_base=64, progress=False, callback=callback,
+                                    callback_every=1)
+    assert seen == [1, 2, 3, 4, 4]    # asked again when level 1's targets were built: stopped there
+    assert [c["callback_first"] for c in fake.calls] == [False, True]
+    assert result.stopped == "callback" and result.steps == 4 and [lv.done for lv in result.levels] == [4]
+    assert len(result.history["J"]) == 4 and result.image.shape == (1, 96, 128, 3)
+    assert float(result.image.mean()) == pytest.approx(0.1, abs=1 / 255)   # level 0's image, upsampled
+
+
+def test_a_level_plan_checks_its_fields_and_label_its_index():
+    """Review 20 S-9: LevelPlan is public; bad fields and indices are refused naming them."""
+    for sizes, steps, field in [((), (), "sizes"), ((256, 512), (10,), "steps"), ((0,), (5,), "sizes"),
+                                ((256,), (-1,), "steps"), ((256.0,), (5,), "sizes"), ((256,), (True,), "steps"),
+                                ("256", (5,), "sizes"), ((256,), 5, "steps")]:
+        with pytest.raises(ValueError, match=f"LevelPlan .*{field}="):
+            nu.LevelPlan(sizes, steps)
+    plan = nu.LevelPlan([256, np.int64(512)], [0, 3])
+    assert plan == nu.LevelPlan((256, 512), (0, 3)) and plan.sizes == (256, 512) and type(plan.sizes[1]) is int
+    assert plan.label(1) == "level 2/2 (512 px)" and plan.label(np.int64(0)) == "level 1/2 (256 px)"
+    for bad in (-1, 2, 5, 1.0, True, "0"):
+        with pytest.raises(ValueError, match=rf"k={bad!r}: .*from 0 to 1"):
+            plan.label(bad)
+
+
+def test_ctrl_c_in_the_final_callback_keeps_the_result(fake_levels):
+    """Review 20 S-12: a KeyboardInterrupt raised by the final callback (step 6, not a multiple of 5) returns
+    every level, ``stopped="interrupted"``."""
+    fake_levels()
+    content = np.zeros((1, 96, 128, 3), np.float32)
+    seen = []
+
+    def callback(step, image, history):
+        seen.append(step)
+        if step == 6:
+            raise KeyboardInterrupt
+
+    result = _kept(pyramid.coarse_to_fine, content, content, steps=4, pyramid_base=64, progress=False,
+                   callback=callback, callback_every=5)
+    assert seen == [5, 6]
+    assert result.stopped == "interrupted" and [lv.done for lv in result.levels] == [4, 2] and result.steps == 6
+    assert result.image.shape == (1, 96, 128, 3) and float(result.image.mean()) == pytest.approx(0.2)
+
+
+def test_ctrl_c_in_the_final_resize_keeps_the_result(fake_levels, monkeypatch):
+    """Review 20 S-12: stopped at level 0 (step 2), the last image is resized to the asked shape; a Ctrl-C in
+    that resize still returns the result, resized."""
+    fake_levels()
+    resize, calls = pyramid.resize_image, []
+
+    def interrupted_once(image, shape):
+        calls.append(shape)
+        if len(calls) == 3:           # steps 1 and 2 resize for the callback; the 3rd is the final one
+            raise KeyboardInterrupt
+        return resize(image, shape)
+
+    monkeypatch.setattr(pyramid, "resize_image", interrupted_once)
+    content = np.zeros((1, 96, 128, 3), np.float32)
+    result = _kept(pyramid.coarse_to_fine, content, content, steps=4, pyramid_base=64, progress=False, callback_every=1,
+                   callback=lambda step, image, history: step == 2)
+    assert len(calls) == 4 and result.stopped == "interrupted" and [lv.done for lv in result.levels] == [2]
+    assert result.image.shape == (1, 96, 128, 3) and float(result.image.mean()) == pytest.approx(0.1, abs=1 / 255)
+
+
+def test_ctrl_c_after_a_level_returned_but_before_it_was_recorded_keeps_it(fake_levels, monkeypatch):
+    """Review 20 S-12: a Ctrl-C between level 1's synthesize returning and its book-keeping (here: while its
+    Level is made) keeps level 1; only a second Ctrl-C there would propagate."""
+    fake_levels()
+    made, real = [], pyramid.Level
+
+    def level_interrupted_once(**kw):
+        made.append(kw["size"])
+        if made == [64, 96]:          # level 1's first Level(...)
+            raise KeyboardInterrupt
+        return real(**kw)
+
+    monkeypatch.setattr(pyramid, "Level", level_interrupted_once)
+    content = np.zeros((1, 72, 96, 3), np.float32)
+    result = _kept(pyramid.coarse_to_fine, content, content, steps=4, pyramid_base=64, progress=False)
+    assert made == [64, 96, 96] and [lv.size for lv in result.levels] == [64, 96]
+    assert result.stopped == "interrupted" and result.steps == 6 and len(result.history["J"]) == 6
+    assert float(result.image.mean()) == pytest.approx(0.2)

@@ -450,3 +450,30 @@ def test_stop_at_the_coarse_level_keeps_the_image_at_full_size(vgg19, outputs):
     content = studio.content.load(64)
     assert studio.image.shape == result.image.shape == content.shape
     assert np.asarray(Image.open(studio.save())).shape == content.shape[1:]
+
+
+def test_stop_while_the_next_level_is_set_up_ends_the_run_before_its_first_step(vgg19, outputs, monkeypatch):
+    """Review 20 S-7: Stop pressed while level 2's targets are computed (made 2 s slow here) ends the run
+    there: the result has level 1 only (4 steps), not a level 2 with one step."""
+    real = nu.transfer.StyleTransferLoss.build
+
+    def slow_at_64_px(content, style, **kwargs):
+        if content is not None and max(content.shape[1:3]) == 64:
+            time.sleep(2.0)
+        return real(content, style, **kwargs)
+
+    monkeypatch.setattr(nu.transfer.StyleTransferLoss, "build", staticmethod(slow_at_64_px))
+    studio, statuses, _ = _pyramid_studio(vgg19, steps=4)
+    studio.generate()
+    deadline = time.monotonic() + 120
+    while "computing its targets" not in studio.status.value and studio.running and time.monotonic() < deadline:
+        time.sleep(0.02)   # level 1's last step (4) is shown; level 2's targets take 2 s
+    assert studio.running and studio.step == 4, studio.status.value
+    studio.stop_button.click()
+    result = studio.wait(60)
+    assert studio.error is None, studio.message.value
+    assert result.stopped == "callback" and result.steps == 4 and [lv.done for lv in result.levels] == [4]
+    assert studio.status.value.startswith("stopped: 4 of 6 steps over levels of 32 px")
+    assert any("next: level 2/2 (64 px), its first step ... · stopping ..." in s for s in statuses), statuses
+    content = studio.content.load(64)
+    assert studio.image.shape == result.image.shape == content.shape
