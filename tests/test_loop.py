@@ -247,22 +247,27 @@ def test_synthesize_round_trips_each_parameterisation(small_pair, vgg19, optimiz
     assert stop.steps == 2 and stop.stopped == "callback" and len(stop.history["J"]) == 2
 
 
-def test_visualise_and_deep_dream_go_through_the_loop(vgg19, small_pair, monkeypatch):
-    import sys
-
-    visualise_module = sys.modules["nst_utils.visualise"]   # nu.visualise is the function of that name
+def _count_loops(monkeypatch, *modules) -> list:
+    """Make each module's ``GradientLoop`` a subclass that records every loop built; returns that list."""
     made = []
-    real = visualise_module.GradientLoop
 
-    class Counting(real):
+    class Counting(GradientLoop):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             made.append(self)
 
-    monkeypatch.setattr(visualise_module, "GradientLoop", Counting)
+    for module in modules:
+        monkeypatch.setattr(module, "GradientLoop", Counting)
+    return made
+
+
+def test_visualise_and_deep_dream_go_through_the_loop(vgg19, small_pair, monkeypatch):
+    import sys
+
     import nst_utils.loop as loop_module
 
-    monkeypatch.setattr(loop_module, "GradientLoop", Counting)
+    visualise_module = sys.modules["nst_utils.visualise"]   # nu.visualise is the function of that name
+    made = _count_loops(monkeypatch, visualise_module, loop_module)
     v = nu.visualise(nu.objective("conv2_1", 5), size=32, steps=4, model=vgg19, progress=False)
     assert len(made) == 1 and isinstance(made[0].rule, keras.optimizers.Adam)
     assert v.history.shape == (4, 1) and v.stopped is None
@@ -315,15 +320,7 @@ def test_synthesize_and_each_pyramid_level_trace_their_step_once(vgg19, small_pa
     after 1 step, measured); a step retraced at every call would count 1 + the steps it ran (7 for 6 steps)."""
     import nst_utils.loop as loop_module
 
-    made = []
-    real = loop_module.GradientLoop
-
-    class Counting(real):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(loop_module, "GradientLoop", Counting)
+    made = _count_loops(monkeypatch, loop_module)
     content, style = small_pair
     for parameterization, kw in (("pixels", {}), ("fourier", {"learning_rate": 0.05})):
         r = nu.synthesize(content, style, steps=6, model=vgg19, progress=False, parameterization=parameterization,
