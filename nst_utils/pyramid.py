@@ -293,8 +293,8 @@ def coarse_to_fine(
     ``pyramid_above`` only) it is the same as ``level_plan(L, settings)``. If it stops the run, or Ctrl-C
     does (during a level, between two, or in the final resize or callback), the last image reached is
     upsampled to the asked shape, ``levels`` holds the levels done so far (not a level the callback stopped
-    before its first step; a Ctrl-C there records it with 0 steps done) and ``stopped`` says why (a Ctrl-C before the first level has an image propagates, as in
-    synthesize).
+    before its first step; a Ctrl-C there records it with 0 steps done) and ``stopped`` says why (a Ctrl-C
+    before the first level has an image propagates, as in synthesize).
 
     Returns:
         A :class:`~nst_utils.transfer.TransferResult` of the asked shape (1, n_H, n_W, 3): ``history`` is the
@@ -334,6 +334,10 @@ def coarse_to_fine(
     stopped, last, seen = None, None, -1
     # the current level's synthesize result until it is in `done` (a Ctrl-C in between adds it: review 20 S-12)
     pending = None
+
+    def before_first_step(result: Any) -> bool:
+        """The callback stopped this level before its first step (S-7): the level is not recorded."""
+        return result.steps == 0 and result.stopped == "callback"
 
     def with_level(result: Any) -> tuple[np.ndarray, list[Level], dict[str, list[float]]]:
         """`done` with the current level (the loop's k, s, n, ... now) added, if it is not there yet."""
@@ -380,8 +384,8 @@ def coarse_to_fine(
                                 callback_first=callback is not None and k > 0 and seen == offset,
                                 progress=f"{label}{plan.label(k)}" if progress else False)
             pending = result
-            if result.steps == 0 and result.stopped == "callback":
-                stopped = "callback"   # stopped before this level's first step: it is not recorded (S-7)
+            if before_first_step(result):
+                stopped = "callback"
                 break
             last, done = result, with_level(result)
             pending = None
@@ -389,7 +393,7 @@ def coarse_to_fine(
                 stopped = result.stopped
                 break
     except KeyboardInterrupt:  # between two levels (loading, targets, resizing, book-keeping): keep the levels done
-        if pending is not None and not (pending.steps == 0 and pending.stopped == "callback"):
+        if pending is not None and not before_first_step(pending):
             last, done = pending, with_level(pending)   # a level that ran but was not yet added
         if done[0] is None:
             raise
