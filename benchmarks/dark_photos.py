@@ -25,11 +25,15 @@ Measured per result, against the photo it was made from:
 * ``mean_luminance`` of the photo and of the result; ``remaining_style`` r_l per layer
   (:func:`nst_utils.remaining_style`); ``seconds``.
 
-Methods: ``default``; ``alphaK`` (the content weight alpha = K, e.g. ``alpha3``); ``lummatch`` (the style
-image's luminance given the photo's mean and standard deviation, its chroma kept: the luminance matching of
-Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer"). JSON, and one PNG per case
-(photo | result), go to ``benchmarks/results/``. It measures; it asserts nothing. About one minute per
-case on 2 cores at 256 px.
+Methods: ``default`` (the library's defaults: since issue 19, ``style_brightness="auto"``, which matches the
+painting to a dark photo's brightness); ``painting`` (``style_brightness="painting"``: the painting as it is,
+the default before); ``photo`` (``style_brightness="photo"`` for every photo: the style image's luminance given
+the photo's mean and standard deviation, its chroma kept, the luminance matching of Gatys et al. 2017,
+"Controlling Perceptual Factors in Neural Style Transfer"); ``alphaK`` (the content weight alpha = K, e.g.
+``alpha3``). Each record names the brightness the run used and its remaining style twice: against the painting,
+and against the target it was given (the painting at the photo's brightness where that was used).
+JSON, and one PNG per case (photo | result), go to ``benchmarks/results/``. It measures; it asserts nothing.
+About one minute per case on 2 cores at 256 px.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 import nst_utils as nu
-from nst_utils.colour import rgb_to_yiq, to_luminance, yiq_to_rgb
+from nst_utils.colour import match_luminance, to_luminance
 from nst_utils.precision import cpu_model
 
 HERE = Path(__file__).resolve().parent
@@ -61,26 +65,20 @@ def structure_only(image: np.ndarray) -> np.ndarray:
     return np.clip(0.5 + 0.2 * (y - y.mean()) / (y.std() + 1e-6), 0.0, 1.0)
 
 
-def luminance_matched(style: np.ndarray, content: np.ndarray) -> np.ndarray:
-    """The style image with its luminance Y' = sigma_C / sigma_S (Y - mu_S) + mu_C; chroma (I, Q) kept."""
-    s, c = rgb_to_yiq(style), rgb_to_yiq(content)
-    y = s[..., 0]
-    s[..., 0] = c[..., 0].std() / y.std() * (y - y.mean()) + c[..., 0].mean()
-    return np.clip(yiq_to_rgb(s), 0.0, 1.0).astype(np.float32)
-
-
 def measure(photo: str, variant: str, method: str, style: np.ndarray, size: int, steps: int,
             images: Path) -> dict:
     daylight = nu.load_sample(photo, size)
     content = np.clip(VARIANTS[variant](daylight), 0.0, 1.0).astype(np.float32)
-    target, settings = style, {}
-    if method == "lummatch":
-        target = luminance_matched(style, content)
+    settings: dict = {}
+    if method in ("painting", "photo"):
+        settings["style_brightness"] = method
     elif method.startswith("alpha"):
         settings["alpha"] = float(method[len("alpha"):])
     elif method != "default":
-        raise SystemExit(f"--methods: unknown method {method!r}; use default, alphaK (e.g. alpha3) or lummatch")
-    result = nu.style_transfer(content, target, steps=steps, progress=False, **settings)
+        raise SystemExit(f"--methods: unknown method {method!r}; use default, painting, photo or alphaK (e.g. alpha3)")
+    result = nu.style_transfer(content, style, steps=steps, progress=False, **settings)
+    brightness = result.settings.style_brightness
+    target = match_luminance(style, content) if brightness == "photo" else style
     x = result.image
     record = {
         "photo": photo, "variant": variant, "method": method, "settings": settings,
@@ -89,11 +87,14 @@ def measure(photo: str, variant: str, method: str, style: np.ndarray, size: int,
         "std_luminance": {"photo": float(to_luminance(content).std()), "result": float(to_luminance(x).std())},
         "ssim": nu.ssim(x, content, luminance=True),
         "ssim_structure": nu.ssim(structure_only(x), structure_only(content)),
+        "style_brightness": brightness,
         "remaining_style": nu.remaining_style(x, style, content),
+        "remaining_style_target": nu.remaining_style(x, target, content),
     }
     if variant != "day":
         record["ssim_daylight"] = nu.ssim(x, daylight, luminance=True)
     record["worst_layer"] = max(record["remaining_style"].values())
+    record["worst_layer_target"] = max(record["remaining_style_target"].values())
     nu.save_image(np.concatenate([content, x], axis=2), images / f"dark_{photo}_{variant}_{method}.png",
                   overwrite=True)
     return record
@@ -127,7 +128,8 @@ def main() -> None:
             r = records[-1]
             print(f"{photo:>13} {variant:>5} {method:>8}: SSIM {r['ssim']:.3f}, structure {r['ssim_structure']:.3f}, "
                   f"luminance {r['mean_luminance']['photo']:.2f} -> {r['mean_luminance']['result']:.2f}, "
-                  f"worst layer {r['worst_layer']:.2f}, {r['seconds']:.0f} s", flush=True)
+                  f"worst layer {r['worst_layer']:.2f} (of its target {r['worst_layer_target']:.2f}, "
+                  f"{r['style_brightness']}), {r['seconds']:.0f} s", flush=True)
             out.write_text(json.dumps({
                 "script": "benchmarks/dark_photos.py", "date": stamp, "size": args.size, "steps": args.steps,
                 "style": args.style, "machine": {"cpu": cpu_model(), "python": platform.python_version()},

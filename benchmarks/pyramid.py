@@ -5,11 +5,15 @@
     python benchmarks/pyramid.py --only threshold      # 512 px as a pyramid (256, 512 px)
     python benchmarks/pyramid.py --only memory         # peak memory at 1024 and 2048 px, few steps
     python benchmarks/pyramid.py --quick               # a smoke run (small sizes, few steps)
+    python benchmarks/pyramid.py --only time --pair astronaut:woman_with_hat --jitter   # another pair, + noise
 
 Like ``benchmarks/bench.py`` it measures and asserts nothing, and each configuration runs in its own
 process, so a peak RSS (``ru_maxrss``) is that configuration's own. The pair is one the lessons do not use
-(a temple in China, scikit-learn's photo, with The Scream), loaded from the files at each size as
-``style_transfer(..., size=)`` does. Sections of the JSON (``benchmarks/results/pyramid-<host>-<date>.json``):
+(by default a temple in China, scikit-learn's photo, with The Scream; ``--pair content:style`` names another
+from the sample catalog), loaded from the files at each size as ``style_transfer(..., size=)`` does.
+``--jitter`` runs each quality configuration a second time on the photo with invisible noise added (one grey
+level, seed 1, as lesson 07 measures its noise): the runs start from the photo and use no random numbers, so
+the difference between the two is the run-to-run noise of the quality numbers. Sections of the JSON (``benchmarks/results/pyramid-<host>-<date>.json``):
 
 * ``time``: the default 512-px transfer (one scale, 200 steps) and the default 1024-px pyramid (256, 512,
   1024 px; 200, 100, 50 steps): wall time, seconds per level, peak RSS, and the result's quality: the
@@ -36,7 +40,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CONTENT, STYLE = "china", "the_scream"
+CONTENT, STYLE = "china", "the_scream"     # the default pair (--pair)
 
 
 def _swapped_out_pages() -> int | None:
@@ -72,14 +76,18 @@ def _child(cfg: dict) -> dict:
 
     content_path, style_path = str(nu.sample_path(cfg["content"])), str(nu.sample_path(cfg["style"]))
     size, kw = cfg["size"], dict(cfg.get("settings", {}))
+    photo = content_path
+    if cfg.get("jitter"):   # the photo + one grey level of noise: the same run, invisibly changed
+        c = nu.load_image(content_path)   # at its own size, so that every level is resized from it as from the file
+        photo = np.clip(c + np.random.default_rng(1).normal(0.0, 1.0 / 255.0, c.shape), 0, 1).astype(np.float32)
     load0 = os.getloadavg()
     t0 = time.perf_counter()
     if cfg["mode"] == "pyramid":
-        r = pyramid.coarse_to_fine(content_path, style_path, size=size, progress=False, **kw)
+        r = pyramid.coarse_to_fine(photo, style_path, size=size, progress=False, **kw)
         levels = [{"size": lv.size, "shape": list(lv.shape), "style_shape": list(lv.style_shape),
                    "steps": lv.steps, "seconds": lv.seconds} for lv in r.levels]
     else:
-        r = nu.style_transfer(content_path, style_path, size=size, progress=False, pyramid_above=None, **kw)
+        r = nu.style_transfer(photo, style_path, size=size, progress=False, pyramid_above=None, **kw)
         levels = [{"size": size, "shape": list(r.image.shape[1:3]), "steps": r.steps, "seconds": r.seconds}]
     wall = time.perf_counter() - t0
     out = {"wall_seconds": wall, "steps": r.steps, "levels": levels, "shape": list(r.image.shape[1:3]),
@@ -126,8 +134,25 @@ def _run(cfg: dict, log) -> dict:
     return out
 
 
-def configurations(quick: bool, images: Path) -> dict[str, list[dict]]:
-    base = {"content": CONTENT, "style": STYLE}
+def configurations(quick: bool, images: Path, content: str = CONTENT, style: str = STYLE,
+                   jitter: bool = False) -> dict[str, list[dict]]:
+    out = _configurations(quick, images, {"content": content, "style": style})
+    if content != CONTENT or style != STYLE:   # image names carry the pair
+        for cfgs in out.values():
+            for cfg in cfgs:
+                if "image_out" in cfg:
+                    path = Path(cfg["image_out"])
+                    cfg["image_out"] = str(path.with_name(f"{content}-{style}-{path.name}"))
+    if jitter:
+        for section, cfgs in out.items():
+            out[section] = [*cfgs, *({**cfg, "name": cfg["name"] + ", photo + invisible noise", "jitter": True,
+                                      "image_out": str(Path(cfg["image_out"]).with_name(
+                                          Path(cfg["image_out"]).stem + "-jitter.png"))}
+                                     for cfg in cfgs if cfg.get("quality"))]
+    return out
+
+
+def _configurations(quick: bool, images: Path, base: dict) -> dict[str, list[dict]]:
     if quick:  # the same shapes of run, small: 64 px one scale vs a 128-px pyramid from 32 px
         small = {"pyramid_base": 32}
         return {
@@ -166,6 +191,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/...)")
     ap.add_argument("--images", type=Path, default=HERE / "results" / "pyramid-images",
                     help="folder for the results as PNG")
+    ap.add_argument("--pair", default=f"{CONTENT}:{STYLE}", help="content:style, two sample names")
+    ap.add_argument("--jitter", action="store_true",
+                    help="run each quality configuration again on the photo + invisible noise (run-to-run noise)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -175,12 +203,18 @@ def main() -> None:
     def log(msg: str) -> None:
         print(f"[pyramid] {msg}", flush=True)
 
+    pair = args.pair.split(":")
+    if len(pair) != 2 or not all(pair):   # the names are checked by the first child (nu.sample_path)
+        raise SystemExit(f"--pair {args.pair!r}: give content:style, two names from the sample catalog, "
+                         "e.g. astronaut:woman_with_hat")
+    content, style = pair
+
     args.images.mkdir(parents=True, exist_ok=True)
     report: dict = {
         "when": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
                     "python": platform.python_version(), **_meminfo()},
-        "quick": args.quick, "pair": {"content": CONTENT, "style": STYLE},
+        "quick": args.quick, "pair": {"content": content, "style": style}, "jitter": args.jitter,
     }
     try:
         model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -189,12 +223,12 @@ def main() -> None:
     except (OSError, StopIteration):
         pass
     t0 = time.perf_counter()
-    for section, cfgs in configurations(args.quick, args.images).items():
+    for section, cfgs in configurations(args.quick, args.images, content, style, args.jitter).items():
         if args.only and section != args.only:
             continue
         report[section] = [_run(cfg, log) for cfg in cfgs]
     if "time" in report:
-        one, pyr = report["time"]
+        one, pyr = report["time"][:2]
         report["time_ratio_pyramid_over_one_scale"] = pyr["wall_seconds"] / one["wall_seconds"]
         log(f"{pyr['config']['name']} / {one['config']['name']}: {report['time_ratio_pyramid_over_one_scale']:.2f}x "
             "wall time")

@@ -20,7 +20,7 @@ One module per concept:
 ``pyramid``         coarse to fine: a large transfer as levels from 256 px up (coarse_to_fine())
 ``metrics``         PSNR, SSIM, relative errors, the style yardstick remaining_style()
 ``claims``          what a lesson says it measured: say() from the variables, check_*() that can fail
-``colour``          colour preservation (luminance-only, histogram matching)
+``colour``          colour preservation (luminance-only, histogram matching) and luminance matching
 ``precision``, ``quick``, ``outputs``, ``cache``, ``config``: the machine, quick mode, folders,
 the environment variables
 ==================  =====================================================================

@@ -2,8 +2,9 @@ r"""Colour preservation for style transfer (Gatys, Bethge, Hertzmann & Shechtman
 "Preserving Color in Neural Artistic Style Transfer", arXiv:1606.05897).
 
 Plain style transfer copies the style image's colours along with its brush strokes. The paper gives
-two ways to keep the content image's colours instead; both work on images of shape (1, H, W, 3)
-with RGB values in [0, 1] and need only numpy.
+two ways to keep the content image's colours instead (1 and 3 below); 2, from the authors' 2017 paper,
+keeps the photo's brightness. All work on images of shape (1, H, W, 3) with RGB values in [0, 1] and need
+only numpy.
 
 1. **Colour histogram matching** (:func:`match_histogram`), *before* the transfer: recolour the
    style image so that its RGB pixels have the content image's mean and covariance, with the
@@ -16,7 +17,17 @@ with RGB values in [0, 1] and need only numpy.
    symmetric ones (:func:`sqrtm_sym`). Then :math:`\mathrm{mean}(x') = \mu_C` and
    :math:`\mathrm{Cov}(x') = A \Sigma_S A^T = \Sigma_C`. Transfer with the recoloured style.
 
-2. **Luminance-only transfer** (:func:`luminance_only`), *after* the transfer: keep the luminance
+2. **The painting at the photo's brightness** (:func:`match_luminance`), *before* the transfer: Gatys,
+   Ecker, Bethge, Hertzmann & Shechtman (2017, "Controlling Perceptual Factors in Neural Style
+   Transfer", on colour control) match the style's luminance to the content's by its mean and standard deviation,
+
+   .. math:: Y_S' = \frac{\sigma_C}{\sigma_S} (Y_S - \mu_S) + \mu_C
+
+   Here the style keeps its chroma I, Q. The library does this by default for a dark photo
+   (``Settings.style_brightness``): otherwise its result ends near the painting's brightness (lesson 07,
+   section 12).
+
+3. **Luminance-only transfer** (:func:`luminance_only`), *after* the transfer: keep the luminance
    ``Y`` of the stylized image and the chroma ``I, Q`` of the content image (YIQ colour space,
    :func:`rgb_to_yiq`). The paper's stricter variant runs the transfer on luminance images
    (:func:`to_luminance` of both inputs) and then recombines the same way.
@@ -94,6 +105,50 @@ def luminance_only(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     return np.clip(yiq_to_rgb(yiq), 0.0, 1.0).astype(np.float32)
 
 
+def match_luminance(style: np.ndarray, content: np.ndarray) -> np.ndarray:
+    r"""The style image with its luminance moved to the content's mean and standard deviation.
+
+    In YIQ (:func:`rgb_to_yiq`), every pixel's luminance becomes
+    :math:`Y' = \frac{\sigma_C}{\sigma_S} (Y - \mu_S) + \mu_C`, where :math:`\mu, \sigma` are the mean and
+    standard deviation of Y over all pixels of the style (S) or content (C) image; the chroma I, Q is
+    kept; back to RGB and clipped to [0, 1] (Gatys et al. 2017, "Controlling Perceptual Factors in
+    Neural Style Transfer", on colour control; the paper matches luminance images there, for its
+    luminance-only transfer, while here the colour painting keeps its chroma). A flat style
+    (:math:`\sigma_S` below 1e-6) is only shifted. Without clipping, the luminance's mean is :math:`\mu_C`
+    and its standard deviation :math:`\sigma_C`. For a dark photo clipping is not small: values pushed
+    below 0 are raised, so the mean ends above :math:`\mu_C` and the spread below :math:`\sigma_C`; a
+    flat photo (:math:`\sigma_C` near 0) leaves a nearly flat painting, with little of its brightness
+    pattern left to transfer.
+
+    Args:
+        style: (1, H_S, W_S, 3) in [0, 1], the painting.
+        content: (1, H_C, W_C, 3) in [0, 1], the photo whose brightness and contrast to take (any size).
+
+    Returns:
+        (1, H_S, W_S, 3) float32 in [0, 1].
+    """
+    yiq = rgb_to_yiq(_check_image(style, "style"))
+    Y_C = rgb_to_yiq(_check_image(content, "content"))[..., 0]
+    Y = yiq[..., 0]
+    sigma_S = Y.std()
+    scale = Y_C.std() / sigma_S if sigma_S >= 1e-6 else 1.0
+    yiq[..., 0] = scale * (Y - Y.mean()) + Y_C.mean()
+    return np.clip(yiq_to_rgb(yiq), 0.0, 1.0).astype(np.float32)
+
+
+def mean_luminance(image: np.ndarray) -> float:
+    """The mean of Y = 0.299 R + 0.587 G + 0.114 B over an image's pixels (0 black, 1 white).
+
+    ``image``: (1, H, W, 3) with RGB values in [0, 1] (load files and uint8 arrays with
+    :func:`nst_utils.as_image` first); values outside [0, 1] are refused.
+    """
+    arr = _check_image(image, "image")
+    if arr.min() < 0.0 or arr.max() > 1.0:
+        raise ValueError(f"image: RGB values must lie in [0, 1], got {arr.min():g} to {arr.max():g}; "
+                         "load it with nu.as_image (uint8 0-255 becomes [0, 1])")
+    return float(rgb_to_yiq(arr)[..., 0].mean())
+
+
 def sqrtm_sym(sigma: np.ndarray, *, inverse: bool = False, eps: float = 1e-8) -> np.ndarray:
     r"""Symmetric square root of a symmetric positive semi-definite matrix, via eigendecomposition.
 
@@ -152,4 +207,4 @@ def match_histogram(style: np.ndarray, content: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["YIQ_FROM_RGB", "RGB_FROM_YIQ", "rgb_to_yiq", "yiq_to_rgb", "to_luminance", "luminance_only",
-           "sqrtm_sym", "colour_statistics", "match_histogram"]
+           "sqrtm_sym", "colour_statistics", "match_histogram", "match_luminance", "mean_luminance"]

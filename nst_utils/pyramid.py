@@ -300,7 +300,8 @@ def coarse_to_fine(
         A :class:`~nst_utils.transfer.TransferResult` of the asked shape (1, n_H, n_W, 3): ``history`` is the
         levels' histories one after another (their ``"seconds"`` counted from the pyramid's start; the
         costs of each level are those of its own size), ``steps`` the steps of all levels, ``levels`` a
-        :class:`Level` per level, ``settings`` the settings asked for (precision resolved).
+        :class:`Level` per level, ``settings`` the settings asked for (precision resolved, and
+        ``style_brightness``, decided once on the photo at the asked size).
 
     Raises:
         ValueError: as synthesize, and for ``callback_every`` not a whole number >= 1.
@@ -319,6 +320,8 @@ def coarse_to_fine(
     content_full, _ = _images(content, None, size)   # as a single-scale run would load it
     final_shape = tuple(int(d) for d in content_full.shape[1:3])
     longer = _longer(content_full)
+    # decided once, on the photo at the asked size: every level matches the painting the same way
+    settings = settings.replace(style_brightness=settings.brightness_for(content_full))
     # the style: an array keeps its size (or takes size=); a file or Pillow image is loaded at the asked size
     style_full = as_image(style, size if (size is not None or _is_array(style)) else longer, name="style")
     plan = level_plan(longer, settings, direct=True)   # levels even at or below pyramid_above: asked for

@@ -26,6 +26,10 @@ PARAMETERIZATIONS = ("pixels", "fourier")
 #: ``"level"``: at the level's size, so brush strokes keep their size relative to the picture;
 #: ``"fixed"``: at the first level's size throughout, so strokes keep their size in pixels.
 PYRAMID_STYLE_SCALES = ("level", "fixed")
+#: Whose brightness the painting is matched at (:func:`nst_utils.colour.match_luminance`): ``"painting"``
+#: (as it is), ``"photo"`` (its luminance moved to the photo's mean and contrast), ``"auto"`` (``"photo"`` for
+#: a dark photo, one whose mean luminance is below ``dark_photo_below``; else ``"painting"``).
+STYLE_BRIGHTNESSES = ("auto", "painting", "photo")
 
 
 def _is_number(value: Any) -> bool:
@@ -104,6 +108,14 @@ class Settings:
         pyramid_style_scale: ``"level"``: the style image at each level's size (strokes keep their size
             relative to the picture); ``"fixed"``: at the first level's size throughout (strokes keep
             their size in pixels, so they look finer on a larger picture).
+        style_brightness: ``"painting"``: the style image as it is; ``"photo"``: its luminance moved to the
+            photo's mean and standard deviation, its colours kept (Gatys et al. 2017; see
+            :func:`nst_utils.colour.match_luminance`), so a night photo stays a night; ``"auto"``:
+            ``"photo"`` if the photo is dark (mean luminance below ``dark_photo_below``), else
+            ``"painting"``. A result records what ``"auto"`` chose. Why: a result ends near the painting's
+            brightness, and on a dark photo the style then paints over the black areas
+            (``benchmarks/dark_photos.py``; lesson 07).
+        dark_photo_below: the mean luminance (0 black, 1 white) below which ``"auto"`` calls a photo dark.
     """
 
     steps: int = 200
@@ -128,6 +140,8 @@ class Settings:
     pyramid_factor: float = 2.0
     pyramid_step_ratio: float = 0.5
     pyramid_style_scale: str = "level"
+    style_brightness: str = "auto"
+    dark_photo_below: float = 0.25
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "style_layers", MappingProxyType(style_layer_weights(self.style_layers)))
@@ -159,7 +173,26 @@ class Settings:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("pooling", self.pooling, POOLINGS)
         _choice("parameterization", self.parameterization, PARAMETERIZATIONS)
+        _choice("style_brightness", self.style_brightness, STYLE_BRIGHTNESSES)
+        if not _is_number(self.dark_photo_below) or not 0.0 <= self.dark_photo_below <= 1.0:
+            raise ValueError(f"dark_photo_below={self.dark_photo_below!r}: use a mean luminance in [0, 1] "
+                             f"(the default is {_default('dark_photo_below')!r})")
         self._check_pyramid()
+
+    def brightness_for(self, content: Any) -> str:
+        """``style_brightness`` with ``"auto"`` decided for this photo: ``"photo"`` or ``"painting"``.
+
+        ``content``: the photo, anything :func:`nst_utils.as_image` takes (a (1, n_H, n_W, 3) array in
+        [0, 1], a uint8 array, a file path, a Pillow image), or None (no photo: ``"auto"`` gives ``"painting"``).
+        """
+        if self.style_brightness != "auto":
+            return self.style_brightness
+        if content is None:
+            return "painting"
+        from nst_utils.colour import mean_luminance
+        from nst_utils.images import as_image
+        photo = as_image(content, name="content")
+        return "photo" if mean_luminance(photo) < self.dark_photo_below else "painting"
 
     def _check_pyramid(self) -> None:
         """The coarse-to-fine settings (:mod:`nst_utils.pyramid`), each refused with its real default."""

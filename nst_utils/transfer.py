@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nst_utils._tf import tf
+from nst_utils.colour import match_luminance
 from nst_utils.images import as_image
 from nst_utils.loop import check_callback
 from nst_utils.loss import StyleTransferLoss
@@ -53,7 +54,7 @@ class TransferResult:
             ``"interrupted"``). Ending by itself is all ``settings.steps`` steps for Adam; L-BFGS-B may end
             sooner, when its line search can make no more progress (then ``steps`` < ``settings.steps``).
         settings: the :class:`~nst_utils.settings.Settings` that produced it, with the precision the
-            network really computed in.
+            network really computed in and, for a transfer, the style brightness ``"auto"`` chose.
         levels: the levels of a coarse-to-fine run (:class:`nst_utils.pyramid.Level`: size, shape, style
             shape, steps, seconds each; ``history`` then holds them one after another); empty for one scale.
     """
@@ -161,6 +162,15 @@ def synthesize(
         raise ValueError("init='content' needs a content image; use init='noise'")
     if settings.init == "image" and start is None:
         raise ValueError("init='image' needs the start image: synthesize(..., start=image)")
+    if style is not None and content is None and settings.style_brightness == "photo":
+        raise ValueError("style_brightness='photo' takes the brightness of a content image, and there is none "
+                         "(texture synthesis); use 'painting', or the default 'auto' (which gives 'painting' "
+                         "without a photo)")
+    if style is not None and content is not None:
+        # the painting at the photo's brightness for a dark photo (settings.style_brightness; lesson 07)
+        settings = settings.replace(style_brightness=settings.brightness_for(content))
+        if settings.style_brightness == "photo":
+            style = match_luminance(style, content)
 
     t0 = time.perf_counter()
     precision = model_precision(model) if model is not None else resolve_precision(settings.precision)
@@ -205,7 +215,9 @@ def style_transfer(content: Any, style: Any, **kwargs: Any) -> TransferResult:
     (default 512) is made coarse to fine (:func:`nst_utils.pyramid.coarse_to_fine`: 256, 512, 1024 px for 1024,
     with 200, 100, 50 steps) and ``result.levels`` records the levels; the callback then counts the steps
     over all levels and gets the image at the asked size (:func:`nst_utils.level_plan` says which level
-    runs a step).
+    runs a step). A dark photo (mean luminance below ``dark_photo_below``, 0.25) is painted with the painting
+    moved to its brightness first (``style_brightness="auto"``, :func:`nst_utils.colour.match_luminance`; the
+    history's J is then the cost against that painting); ``result.settings.style_brightness`` says which.
 
     >>> result = style_transfer("photo.jpg", "painting.jpg")          # doctest: +SKIP
     >>> nu.save_image(result.image, "outputs/photo_painted.png")      # doctest: +SKIP

@@ -122,6 +122,36 @@ def test_match_histogram_clips_to_unit_range():
     assert np.isclose(out.min(), 0.0)
 
 
+def test_match_luminance_gives_the_content_mean_and_spread_and_keeps_the_chroma(pair):
+    style, content = pair
+    out = colour.match_luminance(style, content)
+    assert out.shape == style.shape and out.dtype == np.float32
+    Y_out, Y_C = colour.rgb_to_yiq(out)[..., 0], colour.rgb_to_yiq(content)[..., 0]
+    assert 0.0 < out.min() and out.max() < 1.0          # nothing clipped: the formula holds exactly
+    np.testing.assert_allclose(Y_out.mean(), Y_C.mean(), atol=1e-6)
+    np.testing.assert_allclose(Y_out.std(), Y_C.std(), rtol=1e-5)
+    np.testing.assert_allclose(colour.rgb_to_yiq(out)[..., 1:], colour.rgb_to_yiq(style)[..., 1:], atol=1e-6)
+    # each pixel's Y by hand: sigma_C / sigma_S (Y - mu_S) + mu_C
+    Y_S = colour.rgb_to_yiq(style)[..., 0]
+    np.testing.assert_allclose(Y_out, Y_C.std() / Y_S.std() * (Y_S - Y_S.mean()) + Y_C.mean(), atol=1e-6)
+    assert abs(Y_out.mean() - Y_S.mean()) > 0.05       # the pair differs: the test would see no change
+
+
+def test_match_luminance_with_itself_changes_nothing_and_a_flat_style_is_shifted(pair):
+    style, _ = pair
+    np.testing.assert_allclose(colour.match_luminance(style, style), style, atol=1e-6)
+    flat = np.full((1, 4, 4, 3), 0.6)
+    dark = np.full((1, 3, 3, 3), 0.1)
+    np.testing.assert_allclose(colour.match_luminance(flat, dark), 0.1, atol=1e-6)
+
+
+def test_mean_luminance_by_hand():
+    red = np.zeros((1, 2, 2, 3))
+    red[..., 0] = 1.0
+    assert colour.mean_luminance(red) == pytest.approx(0.299)
+    assert colour.mean_luminance(np.full((1, 3, 5, 3), 0.3)) == pytest.approx(0.3)
+
+
 def test_grey_style_stays_finite():
     grey = np.repeat(np.linspace(0.2, 0.8, 12).reshape(1, 3, 4, 1), 3, axis=-1)  # singular covariance
     content = np.random.default_rng(5).uniform(0.3, 0.7, size=(1, 5, 5, 3))
@@ -141,6 +171,10 @@ def test_bad_shapes_name_the_parameter(bad):
         colour.luminance_only(good, bad)
     with pytest.raises(ValueError, match="image"):
         colour.to_luminance(bad)
+    with pytest.raises(ValueError, match="style"):
+        colour.match_luminance(bad, good)
+    with pytest.raises(ValueError, match="content"):
+        colour.match_luminance(good, bad)
 
 
 def test_luminance_only_needs_equal_sizes():

@@ -90,6 +90,25 @@ def _run(content, style, vgg19, **kw):
     return pyramid.coarse_to_fine(content, style, **kw)
 
 
+def test_a_dark_photo_is_decided_once_and_every_level_uses_the_painting_at_its_brightness(vgg19, monkeypatch):
+    content, style = nu.load_sample("chelsea", 128) ** 3, nu.load_sample("shipwreck", 128)
+    assert nu.colour.mean_luminance(content) < nu.DEFAULTS.dark_photo_below
+    decided, measure = [], nu.colour.mean_luminance
+
+    def counting(image):
+        decided.append(image.shape)
+        return measure(image)
+
+    monkeypatch.setattr(nu.colour, "mean_luminance", counting)
+    auto = _run(content, style, vgg19, steps=2)
+    assert decided == [content.shape]          # once, on the photo at the asked size, not once per level
+    monkeypatch.undo()
+    assert auto.settings.style_brightness == "photo" and len(auto.levels) == 2
+    painting = _run(content, style, vgg19, steps=2, style_brightness="painting")
+    assert painting.settings.style_brightness == "painting"
+    assert not np.array_equal(auto.image, painting.image)
+
+
 def test_a_small_run_records_its_levels_and_returns_the_asked_size(vgg19):
     content, style = nu.load_sample("chelsea", 128), nu.load_sample("shipwreck", 128)
     result = _run(content, style, vgg19)

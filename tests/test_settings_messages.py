@@ -29,6 +29,8 @@ BAD_VALUES = {
     "pyramid_factor": 1.0,
     "pyramid_step_ratio": 0.0,
     "pyramid_style_scale": "picture",
+    "style_brightness": "moon",
+    "dark_photo_below": 1.5,
 }
 
 

@@ -33,6 +33,46 @@ def test_the_result_says_how_it_was_made(small_pair, vgg19):
     assert "raw weighting" in repr(raw)
 
 
+def test_a_dark_photo_gets_the_painting_at_its_brightness(small_pair, vgg19):
+    content, style = small_pair
+    dark = content ** 3                      # shadows black, lit facades kept (lesson 07's night photo)
+    assert nu.colour.mean_luminance(dark) < nu.DEFAULTS.dark_photo_below < nu.colour.mean_luminance(content)
+    kw = dict(steps=2, model=vgg19, progress=False)
+    auto = nu.style_transfer(dark, style, **kw)
+    assert auto.settings.style_brightness == "photo"
+    by_hand = nu.style_transfer(dark, nu.colour.match_luminance(style, dark), style_brightness="painting", **kw)
+    np.testing.assert_array_equal(auto.image, by_hand.image)
+    painting = nu.style_transfer(dark, style, style_brightness="painting", **kw)
+    assert painting.settings.style_brightness == "painting"
+    assert not np.array_equal(auto.image, painting.image)
+    # a uint8 array of the same photo is decided the same way (the decision follows the loading)
+    as_uint8 = nu.style_transfer(np.round(dark[0] * 255).astype(np.uint8), style, **kw)
+    assert as_uint8.settings.style_brightness == "photo"
+    assert nu.DEFAULTS.brightness_for(np.round(dark[0] * 255).astype(np.uint8)) == "photo"
+    # the threshold decides: at 0 no photo is dark
+    assert nu.style_transfer(dark, style, dark_photo_below=0.0, **kw).settings.style_brightness == "painting"
+
+
+def test_a_daylight_photo_keeps_the_painting_as_it_is(small_pair, vgg19):
+    content, style = small_pair
+    kw = dict(steps=2, model=vgg19, progress=False)
+    auto = nu.style_transfer(content, style, **kw)
+    assert auto.settings.style_brightness == "painting"
+    np.testing.assert_array_equal(auto.image, nu.style_transfer(content, style, style_brightness="painting",
+                                                                **kw).image)
+    photo = nu.style_transfer(content, style, style_brightness="photo", **kw)
+    assert photo.settings.style_brightness == "photo" and not np.array_equal(auto.image, photo.image)
+
+
+def test_photo_brightness_without_a_photo_is_refused(small_pair, vgg19):
+    _, style = small_pair
+    with pytest.raises(ValueError, match="style_brightness='photo'.*no"):
+        nu.synthesize(style=style, shape=(32, 32), init="noise", steps=1, model=vgg19, progress=False,
+                      style_brightness="photo")
+    texture = nu.synthesize(style=style, shape=(32, 32), init="noise", steps=1, model=vgg19, progress=False)
+    assert texture.settings.style_brightness == "auto"     # no photo: nothing to decide
+
+
 def test_history_adds_up_to_J(small_pair, vgg19):
     content, style = small_pair
     for weighting in ("balanced", "raw"):
