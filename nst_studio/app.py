@@ -197,7 +197,8 @@ class Studio:
         plan = MODES[self.mode.value].plan(choices)
         content, style = self.content.load(choices.size), self.style.load(choices.size)
         self._stop.clear()
-        self.error, self.result, self.step = None, None, 0
+        # a new run starts without an image: Save never writes an earlier run's picture under this run's names
+        self.error, self.result, self.step, self.image = None, None, 0, None
         self.progress.max, self.progress.value, self.progress.bar_style = plan.total, 0, ""
         self.message.value = self.saved_html.value = ""  # the last Saved line belongs to the last image
         level = f"{plan.label(0)}: " if len(plan.sizes) > 1 else ""

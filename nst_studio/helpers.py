@@ -62,7 +62,7 @@ def png_bytes(image: np.ndarray) -> bytes:
 def preview_every(steps: int) -> int:
     """How often (in steps) the preview is redrawn: every ``steps // 25`` steps, at least 1 and at most 10.
 
-    So a run of up to 49 steps redraws at every step, 50 to 250 steps give about 25 previews, and longer
+    So a run of up to 49 steps redraws at every step, 50 to 250 steps give 25 to 37 previews, and longer
     runs one every 10 steps (100 previews at 1,000 steps), plus the final image.
 
     >>> [preview_every(s) for s in (10, 200, 1000)]

@@ -109,7 +109,7 @@ class Optimization:
         summary = (f"{'stopped' if r.stopped else 'done'}: {r.steps} of {self.plan(choices).total} steps{levels} in "
                    f"{time.perf_counter() - t0:.1f} s · J = {r.final_cost:.4g} · {r.settings.weighting} weighting · "
                    f"{r.settings.precision}"
-                   + (" · the painting at the photo's brightness (a dark photo: style_brightness)"
+                   + (" · painting matched to this dark photo's brightness (style_brightness='auto'; README, the studio)"
                       if r.settings.style_brightness == "photo" else ""))
         return Outcome(keep_colours(r.image, content, choices.colour), summary, r, bool(r.stopped))
 

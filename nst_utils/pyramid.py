@@ -48,8 +48,9 @@ The rule here, with the :class:`~nst_utils.settings.Settings` fields ``pyramid_*
   levels at any size above ``pyramid_base``) (e.g. for a label ``level 2/3 (512 px)``);
 * a stop (the callback, or Ctrl-C during a level, between two, or in the final resize or callback) keeps
   the last image reached, upsampled to the asked shape, and the levels done so far (a level the callback
-  stopped before its first step is not one of them; a Ctrl-C during a level's set-up or first step records
-  that level with 0 steps done, its image the previous level's, resampled).
+  stopped before its first step is not one of them, nor is a level a Ctrl-C stopped while it was set up (its
+  images, its targets); a Ctrl-C while its step is traced or its first step runs records it with 0 steps done,
+  its image the previous level's, resampled).
 
 :func:`coarse_to_fine` returns one :class:`~nst_utils.transfer.TransferResult` for the whole pyramid with
 the levels recorded (:class:`Level`: shape, style shape, steps, seconds each).
@@ -293,7 +294,8 @@ def coarse_to_fine(
     ``pyramid_above`` only) it is the same as ``level_plan(L, settings)``. If it stops the run, or Ctrl-C
     does (during a level, between two, or in the final resize or callback), the last image reached is
     upsampled to the asked shape, ``levels`` holds the levels done so far (not a level the callback stopped
-    before its first step; a Ctrl-C there records it with 0 steps done) and ``stopped`` says why (a Ctrl-C
+    before its first step by the callback or by a Ctrl-C during its set-up; a Ctrl-C while its first step
+    is traced or runs records it with 0 steps done) and ``stopped`` says why (a Ctrl-C
     before the first level has an image propagates, as in synthesize).
 
     Returns:

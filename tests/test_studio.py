@@ -288,6 +288,41 @@ def test_error_mid_run_keeps_preview_and_allows_saving(outputs, monkeypatch):
     assert saved.shape[-1] == 3 and np.all(saved == 64)
 
 
+def test_the_summary_says_when_the_painting_was_matched_to_a_dark_photo(outputs, monkeypatch):
+    def transfer(content, style, *, settings, callback, **kwargs):
+        r = _fake_transfer([])(content, style, settings=settings, callback=callback)
+        r.settings = r.settings.replace(style_brightness=brightness)
+        return r
+
+    monkeypatch.setattr(modes, "describe_network", lambda model: "a stand-in network")
+    monkeypatch.setattr(modes, "style_transfer", transfer)
+    studio = st.Studio(size=32, steps=1, model=object())
+    for brightness, said in (("photo", True), ("painting", False)):
+        studio.generate()
+        studio.wait(30)
+        assert studio.error is None and ("dark photo's brightness" in studio.status.value) == said
+
+
+def test_a_run_that_fails_before_its_first_step_offers_no_earlier_image(outputs, monkeypatch):
+    """Save must never write an earlier run's picture under the new run's names (read7 R7-10-2)."""
+    def early_failure(content, style, *, callback, **kwargs):
+        raise ValueError("the style image is too small (simulated)")
+
+    monkeypatch.setattr(modes, "describe_network", lambda model: "a stand-in network")
+    monkeypatch.setattr(modes, "style_transfer", _fake_transfer([]))
+    studio = st.Studio(size=32, steps=1, model=object())
+    studio.generate()
+    studio.wait(30)
+    assert studio.image is not None and not studio.save_button.disabled   # the first run made one
+    monkeypatch.setattr(modes, "style_transfer", early_failure)
+    studio.generate()
+    studio.wait(30)
+    assert isinstance(studio.error, ValueError) and "kept" not in studio.message.value
+    assert studio.image is None and studio.save_button.disabled
+    with pytest.raises(RuntimeError, match="nothing to save"):
+        studio.save()
+
+
 # ----------------------------------------------------------------------------- runs with the real VGG19
 
 def test_generate_runs_updates_preview_and_saves_without_overwriting(vgg19, outputs):
